@@ -1,0 +1,437 @@
+import {
+  CreateFleetCommand,
+  CreateTagsCommand,
+  DeleteTagsCommand,
+  DescribeInstancesCommand,
+  EC2Client,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import type {
+  CreateFleetCommandOutput,
+  DefaultTargetCapacityType,
+  FleetLaunchTemplateOverridesRequest,
+  Filter,
+  Instance as Ec2Instance,
+  TagSpecification,
+} from '@aws-sdk/client-ec2';
+import { TAG_ENVIRONMENT, TAG_IDLE_SINCE, TAG_JOB_STARTED, TAG_POOL } from '../contract.js';
+import type {
+  Ec2Gateway,
+  Instance,
+  InstanceState,
+  LaunchError,
+  LaunchRequest,
+  LaunchResult,
+  PoolConfig,
+  TerminateResult,
+} from '../types.js';
+
+/** States an owned instance can be in while it still costs money or may come back. */
+const LIVE_STATES: InstanceState[] = ['pending', 'running', 'shutting-down', 'stopping', 'stopped'];
+const KNOWN_STATES: readonly string[] = [...LIVE_STATES, 'terminated'];
+
+const DESCRIBE_PAGE_SIZE = 1000;
+/** EC2 accepts at most 200 values per filter. */
+const FILTER_VALUES_PER_CALL = 200;
+/** TerminateInstances takes up to 1000 ids; smaller batches limit what one bad id can block. */
+const TERMINATE_BATCH_SIZE = 100;
+const TERMINATE_CONCURRENCY = 3;
+const TAG_RESOURCES_PER_CALL = 500;
+const CLIENT_TOKEN_MAX_LENGTH = 64;
+/** Error codes with which EC2 fails a whole TerminateInstances call and names the bad ids. */
+const BAD_ID_CODES = new Set(['InvalidInstanceID.NotFound', 'InvalidInstanceID.Malformed']);
+
+export interface Ec2GatewayOptions {
+  region: string;
+  log?: (msg: string) => void;
+}
+
+export function createEc2Gateway(options: Ec2GatewayOptions): Ec2Gateway {
+  const { region } = options;
+  const log = options.log ?? (() => {});
+  // Endpoint (AWS_ENDPOINT_URL[_EC2]) and max attempts (AWS_MAX_ATTEMPTS) come from the SDK's own env handling.
+  const client = new EC2Client({ region, retryMode: 'adaptive' });
+
+  async function describeAll(operation: string, filters: Filter[]): Promise<Ec2Instance[]> {
+    const instances: Ec2Instance[] = [];
+    let nextToken: string | undefined;
+    do {
+      const previousToken = nextToken;
+      let page;
+      try {
+        page = await client.send(
+          new DescribeInstancesCommand({
+            Filters: filters,
+            MaxResults: DESCRIBE_PAGE_SIZE,
+            NextToken: nextToken,
+          }),
+        );
+      } catch (error) {
+        throw withContext(`${operation} in ${region} failed`, error);
+      }
+      for (const reservation of page.Reservations ?? []) instances.push(...(reservation.Instances ?? []));
+      nextToken = page.NextToken || undefined;
+      if (nextToken !== undefined && nextToken === previousToken) {
+        throw new Error(`${operation} in ${region} failed: the same NextToken was returned twice`);
+      }
+    } while (nextToken !== undefined);
+    return instances;
+  }
+
+  async function listOwnedInstances(environment: string): Promise<Instance[]> {
+    const found = await describeAll('DescribeInstances', [
+      { Name: `tag:${TAG_ENVIRONMENT}`, Values: [environment] },
+      { Name: 'instance-state-name', Values: LIVE_STATES },
+    ]);
+    // The filter is the API's promise; the contract is ours to keep, so check the tag again.
+    return found
+      .map((raw) => toInstance(raw, region))
+      .filter((instance): instance is Instance => instance?.tags[TAG_ENVIRONMENT] === environment);
+  }
+
+  async function describeInstances(ids: string[]): Promise<Instance[]> {
+    const result: Instance[] = [];
+    // The instance-id filter, unlike InstanceIds, ignores unknown ids instead of failing the call.
+    for (const chunk of chunks(unique(ids), FILTER_VALUES_PER_CALL)) {
+      const found = await describeAll('DescribeInstances', [{ Name: 'instance-id', Values: chunk }]);
+      for (const raw of found) {
+        const instance = toInstance(raw, region);
+        if (instance) result.push(instance);
+      }
+    }
+    return result;
+  }
+
+  async function createFleet(
+    request: LaunchRequest,
+    count: number,
+    capacityType: DefaultTargetCapacityType,
+    clientToken: string,
+  ): Promise<LaunchResult> {
+    const { pool } = request;
+    const overrides = fleetOverrides(pool);
+    let response: CreateFleetCommandOutput;
+    try {
+      response = await client.send(
+        new CreateFleetCommand({
+          Type: 'instant',
+          LaunchTemplateConfigs: [
+            {
+              LaunchTemplateSpecification: launchTemplateSpecification(pool),
+              ...(overrides.length > 0 ? { Overrides: overrides } : {}),
+            },
+          ],
+          TargetCapacitySpecification: {
+            TotalTargetCapacity: count,
+            DefaultTargetCapacityType: capacityType,
+          },
+          // Spread over the pools least likely to be interrupted: an interruption kills a running job.
+          ...(capacityType === 'spot'
+            ? { SpotOptions: { AllocationStrategy: 'price-capacity-optimized' } }
+            : {}),
+          TagSpecifications: instanceTagSpecifications(request.tags),
+          ClientToken: clientToken,
+        }),
+      );
+    } catch (error) {
+      throw withContext(`CreateFleet (${capacityType}) for pool ${pool.name} failed`, error);
+    }
+    const instanceIds = unique((response.Instances ?? []).flatMap((entry) => entry.InstanceIds ?? []));
+    const errors: LaunchError[] = (response.Errors ?? []).map((entry) => {
+      const override = entry.LaunchTemplateAndOverrides?.Overrides;
+      const where = [override?.InstanceType, override?.SubnetId].filter(Boolean).join(' in ');
+      const message = entry.ErrorMessage ?? 'no message';
+      return {
+        code: entry.ErrorCode ?? 'Unknown',
+        message: `${capacityType}${where ? ` ${where}` : ''}: ${message}`,
+      };
+    });
+    if (instanceIds.length < count && errors.length === 0) {
+      errors.push(shortfall('CreateFleet', capacityType, count, instanceIds.length));
+    }
+    return { instanceIds, errors };
+  }
+
+  async function runInstances(request: LaunchRequest): Promise<LaunchResult> {
+    const { pool, count } = request;
+    let instances: Ec2Instance[];
+    try {
+      const response = await client.send(
+        new RunInstancesCommand({
+          LaunchTemplate: launchTemplateSpecification(pool),
+          MinCount: 1,
+          MaxCount: count,
+          TagSpecifications: instanceTagSpecifications(request.tags),
+          ClientToken: request.clientToken,
+        }),
+      );
+      instances = response.Instances ?? [];
+    } catch (error) {
+      throw withContext(`RunInstances for pool ${pool.name} failed`, error);
+    }
+    const instanceIds = unique(
+      instances.flatMap((instance) => (instance.InstanceId ? [instance.InstanceId] : [])),
+    );
+    const errors =
+      instanceIds.length < count ? [shortfall('RunInstances', 'on-demand', count, instanceIds.length)] : [];
+    return { instanceIds, errors };
+  }
+
+  async function launchInstances(request: LaunchRequest): Promise<LaunchResult> {
+    const { pool, count } = request;
+    if (count <= 0) return { instanceIds: [], errors: [] };
+    if (!usesFleet(pool)) return runInstances(request);
+    if (pool.market === 'on-demand') return createFleet(request, count, 'on-demand', request.clientToken);
+    const spot = await createFleet(request, count, 'spot', request.clientToken);
+    const missing = count - spot.instanceIds.length;
+    if (pool.market === 'spot' || missing <= 0) return spot;
+
+    log(`pool ${pool.name}: ${missing} of ${count} spot instances not launched, falling back to on-demand`);
+    try {
+      const onDemand = await createFleet(
+        request,
+        missing,
+        'on-demand',
+        fallbackClientToken(request.clientToken),
+      );
+      return {
+        instanceIds: unique([...spot.instanceIds, ...onDemand.instanceIds]),
+        errors: [...spot.errors, ...onDemand.errors],
+      };
+    } catch (error) {
+      // The spot instances exist: report them, and the failed fallback as an error, instead of losing them.
+      const { code, message } = describeError(error);
+      return { instanceIds: spot.instanceIds, errors: [...spot.errors, { code, message, count: missing }] };
+    }
+  }
+
+  async function terminateBatch(batch: string[], result: TerminateResult): Promise<void> {
+    let remaining = batch;
+    // Each round either removes at least one bad id or ends the loop, so it runs at most batch.length times.
+    while (remaining.length > 0) {
+      try {
+        const response = await client.send(new TerminateInstancesCommand({ InstanceIds: remaining }));
+        const terminating = new Set(
+          (response.TerminatingInstances ?? []).flatMap((entry) =>
+            entry.InstanceId ? [entry.InstanceId] : [],
+          ),
+        );
+        for (const id of remaining) {
+          if (terminating.has(id)) result.terminated.push(id);
+          else {
+            result.failed.push({
+              id,
+              code: 'NotInResponse',
+              message: 'TerminateInstances succeeded but did not list this instance',
+            });
+          }
+        }
+        return;
+      } catch (error) {
+        const { code, message } = describeError(error);
+        if (BAD_ID_CODES.has(code)) {
+          const named = new Set(instanceIdsInErrorMessage(message));
+          const bad = remaining.filter((id) => named.has(id));
+          if (bad.length > 0) {
+            log(
+              `TerminateInstances: ${code} for ${bad.join(', ')}; retrying the other ${remaining.length - bad.length}`,
+            );
+            result.notFound.push(...bad);
+            remaining = remaining.filter((id) => !named.has(id));
+            continue;
+          }
+        }
+        for (const id of remaining)
+          result.failed.push({ id, code, message: `TerminateInstances failed: ${message}` });
+        return;
+      }
+    }
+  }
+
+  async function terminateInstances(ids: string[]): Promise<TerminateResult> {
+    const result: TerminateResult = { terminated: [], notFound: [], failed: [] };
+    const batches = chunks(unique(ids), TERMINATE_BATCH_SIZE);
+    await forEachWithConcurrency(batches, TERMINATE_CONCURRENCY, (batch) => terminateBatch(batch, result));
+    return result;
+  }
+
+  async function createTags(ids: string[], tags: Record<string, string>): Promise<void> {
+    const entries = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+    if (entries.length === 0) return;
+    for (const chunk of chunks(unique(ids), TAG_RESOURCES_PER_CALL)) {
+      try {
+        await client.send(new CreateTagsCommand({ Resources: chunk, Tags: entries }));
+      } catch (error) {
+        throw withContext(
+          `CreateTags (${Object.keys(tags).join(', ')}) on ${chunk.length} instances failed`,
+          error,
+        );
+      }
+    }
+  }
+
+  async function deleteTags(ids: string[], keys: string[]): Promise<void> {
+    if (keys.length === 0) return;
+    // A tag given by key only is deleted whatever its value.
+    const entries = keys.map((Key) => ({ Key }));
+    for (const chunk of chunks(unique(ids), TAG_RESOURCES_PER_CALL)) {
+      try {
+        await client.send(new DeleteTagsCommand({ Resources: chunk, Tags: entries }));
+      } catch (error) {
+        throw withContext(`DeleteTags (${keys.join(', ')}) on ${chunk.length} instances failed`, error);
+      }
+    }
+  }
+
+  return {
+    listOwnedInstances,
+    describeInstances,
+    launchInstances,
+    terminateInstances,
+    createTags,
+    deleteTags,
+  };
+}
+
+// ---------------------------------------------------------------- pure helpers
+
+/** Maps an EC2 instance to ours; undefined when EC2 left out the id. */
+export function toInstance(raw: Ec2Instance, region: string): Instance | undefined {
+  if (!raw.InstanceId) return undefined;
+  const tags: Record<string, string> = {};
+  for (const tag of raw.Tags ?? []) if (tag.Key !== undefined) tags[tag.Key] = tag.Value ?? '';
+  const stateName = raw.State?.Name ?? 'pending';
+  // An unknown state is treated as pending: alive, so never taken for gone.
+  const state = (KNOWN_STATES.includes(stateName) ? stateName : 'pending') as InstanceState;
+  const launchTime = raw.LaunchTime ? new Date(raw.LaunchTime) : new Date(0);
+  const instance: Instance = { id: raw.InstanceId, region, state, launchTime, tags };
+  const pool = tags[TAG_POOL];
+  if (pool !== undefined) instance.pool = pool;
+  const idleSince = parseTimestamp(tags[TAG_IDLE_SINCE]);
+  if (idleSince) instance.idleSince = idleSince;
+  const jobStarted = tags[TAG_JOB_STARTED];
+  // Any job-started tag means a job began; a value that is not a date counts as a start at launch.
+  if (jobStarted !== undefined) instance.jobStartedAt = parseTimestamp(jobStarted) ?? launchTime;
+  return instance;
+}
+
+/** A date from an ISO timestamp tag value; undefined when missing or unparsable. */
+export function parseTimestamp(value: string | undefined): Date | undefined {
+  if (!value?.trim()) return undefined;
+  const date = new Date(value.trim());
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+/**
+ * Every instance id an EC2 error message names, e.g. "The instance IDs 'i-1, i-2' do not exist",
+ * "The instance ID 'i-1' does not exist" or 'Invalid id: "i-zz" (expecting "i-...")'. Liberal on purpose:
+ * `i-…` tokens plus every quoted value; the caller keeps only those it sent.
+ */
+export function instanceIdsInErrorMessage(message: string): string[] {
+  const ids = new Set<string>();
+  for (const match of message.matchAll(/(?<![\w-])i-[\w-]+/g)) ids.add(match[0]);
+  for (const match of message.matchAll(/'([^']*)'|"([^"]*)"/g)) {
+    const quoted = match[1] ?? match[2] ?? '';
+    for (const part of quoted.split(',')) {
+      const value = part.trim();
+      if (value) ids.add(value);
+    }
+  }
+  return [...ids];
+}
+
+/** Pools with instance types, subnets or spot need CreateFleet; a plain on-demand pool uses RunInstances. */
+export function usesFleet(pool: PoolConfig): boolean {
+  return pool.instanceTypes.length > 0 || pool.subnets.length > 0 || pool.market !== 'on-demand';
+}
+
+/** Every instance type in every subnet; a missing dimension is left out. */
+export function fleetOverrides(pool: PoolConfig): FleetLaunchTemplateOverridesRequest[] {
+  const types: (string | undefined)[] = pool.instanceTypes.length > 0 ? pool.instanceTypes : [undefined];
+  const subnets: (string | undefined)[] = pool.subnets.length > 0 ? pool.subnets : [undefined];
+  if (pool.instanceTypes.length === 0 && pool.subnets.length === 0) return [];
+  return types.flatMap((type) =>
+    subnets.map((subnet) => ({
+      ...(type !== undefined
+        ? { InstanceType: type as FleetLaunchTemplateOverridesRequest['InstanceType'] }
+        : {}),
+      ...(subnet !== undefined ? { SubnetId: subnet } : {}),
+    })),
+  );
+}
+
+/** The on-demand fallback's token: derived from the spot call's, so a retried run reuses it. */
+export function fallbackClientToken(clientToken: string): string {
+  const suffix = '-od';
+  return `${clientToken.slice(0, CLIENT_TOKEN_MAX_LENGTH - suffix.length)}${suffix}`;
+}
+
+/** Name (the API error code) and message of anything thrown. */
+export function describeError(error: unknown): { code: string; message: string } {
+  if (error instanceof Error) return { code: error.name || 'Error', message: error.message };
+  return { code: 'Error', message: String(error) };
+}
+
+/** Rethrowable error naming the operation; keeps the API error code as `name` and `code`, the original as `cause`. */
+export function withContext(operation: string, error: unknown): Error {
+  const { code, message } = describeError(error);
+  const wrapped = new Error(`${operation}: ${code}: ${message}`, { cause: error });
+  wrapped.name = code;
+  Object.assign(wrapped, { code });
+  return wrapped;
+}
+
+function launchTemplateSpecification(pool: PoolConfig): {
+  LaunchTemplateId?: string;
+  LaunchTemplateName?: string;
+  Version: string;
+} {
+  const { id, name, version } = pool.launchTemplate;
+  if (id) return { LaunchTemplateId: id, Version: version };
+  if (name) return { LaunchTemplateName: name, Version: version };
+  throw new Error(`pool ${pool.name} has no launch template id or name`);
+}
+
+function instanceTagSpecifications(tags: Record<string, string>): TagSpecification[] {
+  return [{ ResourceType: 'instance', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }];
+}
+
+function shortfall(
+  operation: string,
+  capacityType: string,
+  requested: number,
+  launched: number,
+): LaunchError {
+  const missing = requested - launched;
+  return {
+    code: 'Shortfall',
+    message: `${operation} launched ${launched} of ${requested} ${capacityType} instances`,
+    count: missing,
+  };
+}
+
+function unique<T>(values: T[]): T[] {
+  return [...new Set(values)];
+}
+
+function chunks<T>(values: T[], size: number): T[][] {
+  const result: T[][] = [];
+  for (let start = 0; start < values.length; start += size) result.push(values.slice(start, start + size));
+  return result;
+}
+
+async function forEachWithConcurrency<T>(
+  items: T[],
+  concurrency: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await work(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}

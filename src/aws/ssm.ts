@@ -1,0 +1,136 @@
+import {
+  DeleteParametersCommand,
+  GetParametersByPathCommand,
+  PutParameterCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
+import type { DeleteParametersResult, SsmGateway } from '../types.js';
+
+/** DeleteParameters accepts 1..10 names per call. */
+const DELETE_BATCH_SIZE = 10;
+/** GetParametersByPath returns at most 10 parameters per page. */
+const LIST_PAGE_SIZE = 10;
+
+export interface SsmGatewayOptions {
+  region: string;
+}
+
+export function createSsmGateway(options: SsmGatewayOptions): SsmGateway {
+  const { region } = options;
+  // Endpoint (AWS_ENDPOINT_URL[_SSM]) and max attempts come from the SDK's own env handling; adaptive mode
+  // paces the calls when SSM answers ThrottlingException (3 TPS for puts and deletes).
+  const client = new SSMClient({ region, retryMode: 'adaptive' });
+
+  async function putSecureParameter(name: string, value: string): Promise<void> {
+    try {
+      await client.send(
+        new PutParameterCommand({
+          Name: name,
+          Value: value,
+          Type: 'SecureString',
+          Overwrite: true,
+          Tier: 'Standard',
+        }),
+      );
+    } catch (error) {
+      // No `cause`: the original error's message may echo the value (validation errors do).
+      const { code, message } = describeError(error);
+      const wrapped = new Error(`PutParameter ${name} failed: ${code}: ${redactValue(message, value)}`);
+      wrapped.name = code;
+      Object.assign(wrapped, { code });
+      throw wrapped;
+    }
+  }
+
+  async function listParameters(path: string): Promise<{ name: string; lastModified?: Date }[]> {
+    const result: { name: string; lastModified?: Date }[] = [];
+    let nextToken: string | undefined;
+    // Pages may be short or empty while NextToken is set: only an absent token ends the listing.
+    do {
+      const previousToken = nextToken;
+      let page;
+      try {
+        page = await client.send(
+          new GetParametersByPathCommand({
+            Path: path,
+            Recursive: false,
+            WithDecryption: false,
+            MaxResults: LIST_PAGE_SIZE,
+            NextToken: nextToken,
+          }),
+        );
+      } catch (error) {
+        throw withContext(`GetParametersByPath ${path} in ${region} failed`, error);
+      }
+      for (const parameter of page.Parameters ?? []) {
+        if (!parameter.Name) continue;
+        const entry: { name: string; lastModified?: Date } = { name: parameter.Name };
+        if (parameter.LastModifiedDate) entry.lastModified = new Date(parameter.LastModifiedDate);
+        result.push(entry);
+      }
+      nextToken = page.NextToken || undefined;
+      if (nextToken !== undefined && nextToken === previousToken) {
+        throw new Error(
+          `GetParametersByPath ${path} in ${region} failed: the same NextToken was returned twice`,
+        );
+      }
+    } while (nextToken !== undefined);
+    return result;
+  }
+
+  async function deleteParameters(names: string[]): Promise<DeleteParametersResult> {
+    const result: DeleteParametersResult = { deleted: [], invalid: [], failed: [] };
+    // Sequential: SSM allows 3 deletes per second, and the adaptive retry mode paces throttled calls.
+    for (const batch of chunks([...new Set(names)], DELETE_BATCH_SIZE)) {
+      try {
+        const response = await client.send(new DeleteParametersCommand({ Names: batch }));
+        const deleted = new Set(response.DeletedParameters ?? []);
+        const invalid = new Set(response.InvalidParameters ?? []);
+        for (const name of batch) {
+          if (deleted.has(name)) result.deleted.push(name);
+          else if (invalid.has(name)) result.invalid.push(name);
+          else {
+            result.failed.push({
+              name,
+              code: 'NotInResponse',
+              message: 'DeleteParameters succeeded but did not list this parameter',
+            });
+          }
+        }
+      } catch (error) {
+        const { code, message } = describeError(error);
+        for (const name of batch)
+          result.failed.push({ name, code, message: `DeleteParameters failed: ${message}` });
+      }
+    }
+    return result;
+  }
+
+  return { putSecureParameter, listParameters, deleteParameters };
+}
+
+/** Hides a secret value, and the value the AWS validation messages quote, from an error message. */
+export function redactValue(message: string, value: string): string {
+  let redacted = value ? message.split(value).join('***') : message;
+  redacted = redacted.replace(/Value '[\s\S]*?' at 'value'/g, "Value '***' at 'value'");
+  return redacted;
+}
+
+function describeError(error: unknown): { code: string; message: string } {
+  if (error instanceof Error) return { code: error.name || 'Error', message: error.message };
+  return { code: 'Error', message: String(error) };
+}
+
+function withContext(operation: string, error: unknown): Error {
+  const { code, message } = describeError(error);
+  const wrapped = new Error(`${operation}: ${code}: ${message}`, { cause: error });
+  wrapped.name = code;
+  Object.assign(wrapped, { code });
+  return wrapped;
+}
+
+function chunks<T>(values: T[], size: number): T[][] {
+  const result: T[][] = [];
+  for (let start = 0; start < values.length; start += size) result.push(values.slice(start, start + size));
+  return result;
+}

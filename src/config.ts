@@ -1,0 +1,186 @@
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import type { Config, PoolConfig } from './types.js';
+
+const DURATION_UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90s`, `10m`, `12h`, `1d` → milliseconds; undefined when the text is not a duration. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d{1,7})(s|m|h|d)$/.exec(text.trim());
+  if (!match) return undefined;
+  return Number(match[1]) * (DURATION_UNITS[match[2] as string] as number);
+}
+
+const duration = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 90s, 10m, 12h or 1d', input: text });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const name = (what: string) =>
+  z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/, `expected a ${what} of 1-40 letters, digits, '-', '_' or '.'`);
+
+const label = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[^,\s]+$/, 'expected a label without commas or spaces');
+
+const repository = z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'expected owner/name');
+
+const count = z.number().int().min(0).max(10_000);
+
+const launchTemplate = z.union([
+  z.string().min(1, 'expected a launch template name or id'),
+  z.strictObject({
+    id: z.string().regex(/^lt-[0-9a-f]+$/, 'expected a launch template id lt-…').optional(),
+    name: z.string().min(1).optional(),
+    version: z.union([z.string().min(1), z.number().int().positive()]).optional(),
+  }),
+]);
+
+const poolFields = {
+  labels: z.array(label).min(1).max(99),
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as eu-west-1'),
+  launchTemplate,
+  instanceTypes: z.array(z.string().min(1)).max(50),
+  subnets: z.array(z.string().regex(/^subnet-[0-9a-z]+$/, 'expected a subnet id subnet-…')).max(50),
+  market: z.enum(['on-demand', 'spot', 'spot-with-fallback']),
+  registration: z.enum(['jit', 'token']),
+  min: count,
+  max: count,
+  idleTimeout: duration,
+  bootTimeout: duration,
+  minLifetime: duration,
+  maxLifetime: duration,
+  repositories: z.array(repository),
+};
+
+const poolSchema = z.strictObject(poolFields).partial();
+const defaultsSchema = z.strictObject(poolFields).omit({ labels: true }).partial();
+
+const fileSchema = z.strictObject({
+  environment: name('environment name').default('runner-scaler'),
+  github: z
+    .strictObject({
+      organization: z.string().regex(/^[A-Za-z0-9-]+$/, 'expected an organization login').optional(),
+      repository: repository.optional(),
+      runnerGroupId: z.number().int().positive().default(1),
+      runnerGroup: z.string().min(1).optional(),
+    })
+    .refine((g) => (g.organization === undefined) !== (g.repository === undefined), {
+      message: 'expected exactly one of organization or repository',
+    }),
+  defaults: defaultsSchema.default({}),
+  pools: z.record(name('pool name'), poolSchema).refine((pools) => Object.keys(pools).length > 0, {
+    message: 'expected at least one pool',
+  }),
+});
+
+const BUILT_IN_DEFAULTS = {
+  instanceTypes: [] as string[],
+  subnets: [] as string[],
+  market: 'on-demand' as const,
+  registration: 'jit' as const,
+  min: 0,
+  max: 10,
+  idleTimeout: 5 * 60_000,
+  bootTimeout: 10 * 60_000,
+  minLifetime: 2 * 60_000,
+  maxLifetime: 24 * 3_600_000,
+  repositories: [] as string[],
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function formatIssues(source: string, issues: z.core.$ZodIssue[]): string {
+  const lines = issues.slice(0, 10).map((issue) => {
+    const where = (path: PropertyKey[]) => (path.length ? path.map(String).join('.') : '(top level)');
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => `  ${where([...issue.path, key])}: unknown key`).join('\n');
+    }
+    const got = 'input' in issue ? `, got ${describeValue(issue.input)}` : '';
+    return `  ${where(issue.path)}: ${issue.message}${got}`;
+  });
+  const more = issues.length > 10 ? [`  ... and ${issues.length - 10} more`] : [];
+  return [`invalid pools file ${source}:`, ...lines, ...more].join('\n');
+}
+
+function resolveTemplate(value: z.infer<typeof launchTemplate>): PoolConfig['launchTemplate'] {
+  if (typeof value === 'string') {
+    return value.startsWith('lt-') ? { id: value, version: '$Default' } : { name: value, version: '$Default' };
+  }
+  return { id: value.id, name: value.name, version: String(value.version ?? '$Default') };
+}
+
+/** Parses and validates the pools file; throws ConfigError naming the path and the bad value. */
+export function parseConfig(text: string, source: string): Config {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(`invalid pools file ${source}: ${doc.errors[0]?.message ?? 'YAML error'}`);
+  }
+  const parsed = fileSchema.safeParse(doc.toJS() ?? {}, { reportInput: true });
+  if (!parsed.success) throw new ConfigError(formatIssues(source, parsed.error.issues));
+  const file = parsed.data;
+
+  const issues: z.core.$ZodIssue[] = [];
+  const problem = (path: (string | number)[], message: string, input: unknown) =>
+    issues.push({ code: 'custom', path, message, input } as z.core.$ZodIssue);
+
+  const pools: PoolConfig[] = Object.entries(file.pools).map(([poolName, raw]) => {
+    const merged = { ...BUILT_IN_DEFAULTS, ...file.defaults, ...raw };
+    const path = ['pools', poolName];
+    if (!merged.labels) problem([...path, 'labels'], 'expected a list of runner labels', undefined);
+    if (!merged.region) problem([...path, 'region'], 'expected an AWS region (here or in defaults)', undefined);
+    if (!merged.launchTemplate) {
+      problem([...path, 'launchTemplate'], 'expected a launch template name or id (here or in defaults)', undefined);
+    }
+    if (merged.min > merged.max) problem([...path, 'min'], `expected at most max (${merged.max})`, merged.min);
+    if (merged.minLifetime > merged.maxLifetime) {
+      problem([...path, 'minLifetime'], 'expected at most maxLifetime', raw.minLifetime ?? file.defaults.minLifetime);
+    }
+    return {
+      name: poolName,
+      labels: merged.labels ?? [],
+      region: merged.region ?? '',
+      launchTemplate: merged.launchTemplate ? resolveTemplate(merged.launchTemplate) : { version: '$Default' },
+      instanceTypes: merged.instanceTypes,
+      subnets: merged.subnets,
+      market: merged.market,
+      registration: merged.registration,
+      min: merged.min,
+      max: merged.max,
+      idleTimeoutMs: merged.idleTimeout,
+      bootTimeoutMs: merged.bootTimeout,
+      minLifetimeMs: merged.minLifetime,
+      maxLifetimeMs: merged.maxLifetime,
+      repositories: merged.repositories,
+    };
+  });
+  if (issues.length > 0) throw new ConfigError(formatIssues(source, issues));
+
+  const { organization, repository: repo } = file.github;
+  const [owner = '', repoName = ''] = (repo ?? '').split('/');
+  return {
+    environment: file.environment,
+    github: {
+      scope: organization ? { kind: 'org', org: organization } : { kind: 'repo', owner, repo: repoName },
+      runnerGroupId: file.github.runnerGroupId,
+      runnerGroup: file.github.runnerGroup,
+    },
+    pools,
+  };
+}

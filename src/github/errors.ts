@@ -1,0 +1,16 @@
+// Reading Octokit's request errors without depending on @octokit/request-error directly.
+
+/** The HTTP status of an Octokit request error (500 for network failures), if it is one. */
+export function httpStatusOf(error: unknown): number | undefined {
+  if (typeof error === 'object' && error !== null && 'status' in error && typeof error.status === 'number') {
+    return error.status;
+  }
+  return undefined;
+}
+
+/** `HTTP <status>: <message>` for request errors, the message otherwise. Never includes request headers. */
+export function describeGitHubError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const status = httpStatusOf(error);
+  return status === undefined ? message : `HTTP ${status}: ${message}`;
+}

@@ -1,0 +1,127 @@
+// Every action input and environment variable the action reads, parsed and validated once.
+import * as core from '@actions/core';
+import path from 'node:path';
+import type { Mode } from './types.js';
+
+export type GitHubAuthSettings =
+  | { kind: 'token'; token: string }
+  | { kind: 'app'; appId: string; privateKey: string; installationId?: number };
+
+export interface Settings {
+  mode: Mode;
+  /** Absolute path of the pools file. */
+  configPath: string;
+  /** Limit the run to this pool. */
+  pool?: string;
+  /** scale-up: runners to add to `pool` regardless of queued jobs. */
+  count?: number;
+  dryRun: boolean;
+  /** scale-up with count: give the new runners a label unique to this workflow run. */
+  uniqueLabel: boolean;
+  auth: GitHubAuthSettings;
+  apiUrl: string;
+  /** Web root runners register with in token mode (GITHUB_SERVER_URL). */
+  serverUrl: string;
+  run: { id: string; attempt: string; eventName: string; eventPath?: string };
+}
+
+export class InputError extends Error {
+  override name = 'InputError';
+}
+
+const MODES: readonly Mode[] = ['scale-up', 'scale-down', 'reconcile', 'drain'];
+
+function bad(input: string, value: string, expected: string): InputError {
+  const shown = value.length > 60 ? `${value.slice(0, 57)}...` : value;
+  return new InputError(`input '${input}': got ${JSON.stringify(shown)}, expected ${expected}`);
+}
+
+function readBoolean(name: string): boolean {
+  const value = core.getInput(name).trim().toLowerCase();
+  if (value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  throw bad(name, value, 'true or false');
+}
+
+function readAuth(): GitHubAuthSettings {
+  const token = core.getInput('github-token');
+  const appId = core.getInput('github-app-id').trim();
+  // Mask before anything else can print them; the runner masks line by line, so mask each line too.
+  const privateKey = core.getInput('github-app-private-key');
+  if (token) core.setSecret(token);
+  if (privateKey) {
+    core.setSecret(privateKey);
+    for (const line of privateKey.split(/\r?\n/)) if (line.trim().length > 8) core.setSecret(line.trim());
+  }
+  const installation = core.getInput('github-app-installation-id').trim();
+
+  if (appId || privateKey) {
+    if (token) throw new InputError("inputs 'github-token' and 'github-app-id': give one way to authenticate, not both");
+    if (!/^\d+$/.test(appId)) throw bad('github-app-id', appId, 'the numeric id of the GitHub App');
+    if (!privateKey.includes('PRIVATE KEY-----')) {
+      throw new InputError("input 'github-app-private-key': expected the App's PEM private key");
+    }
+    if (installation && !/^\d+$/.test(installation)) {
+      throw bad('github-app-installation-id', installation, 'a numeric installation id');
+    }
+    return {
+      kind: 'app',
+      appId,
+      privateKey: privateKey.replace(/\\n/g, '\n'),
+      installationId: installation ? Number(installation) : undefined,
+    };
+  }
+  if (!token) {
+    throw new InputError("inputs 'github-app-id'/'github-app-private-key' or 'github-token': one is required");
+  }
+  return { kind: 'token', token };
+}
+
+export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const mode = core.getInput('mode', { required: true }).trim();
+  if (!MODES.includes(mode as Mode)) throw bad('mode', mode, MODES.join(', '));
+
+  const pool = core.getInput('pool').trim() || undefined;
+  if (pool !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/.test(pool)) {
+    throw bad('pool', pool, 'a pool name from the pools file');
+  }
+
+  const countText = core.getInput('count').trim();
+  let count: number | undefined;
+  if (countText) {
+    if (!/^\d+$/.test(countText) || Number(countText) < 1 || Number(countText) > 1000) {
+      throw bad('count', countText, 'a whole number from 1 to 1000');
+    }
+    if (mode !== 'scale-up') throw bad('count', countText, "no count unless mode is 'scale-up'");
+    if (!pool) throw new InputError("input 'count': needs input 'pool' to say which pool to add runners to");
+    count = Number(countText);
+  }
+  const uniqueLabel = readBoolean('unique-label');
+  if (uniqueLabel && count === undefined) {
+    throw new InputError("input 'unique-label': only with mode 'scale-up' and a 'count'");
+  }
+
+  const configInput = core.getInput('config').trim() || '.github/runner-scaler.yml';
+  const workspace = env.GITHUB_WORKSPACE || process.cwd();
+
+  const apiUrl = (env.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, '');
+  if (!/^https?:\/\//.test(apiUrl)) throw bad('GITHUB_API_URL', apiUrl, 'an http(s) URL');
+
+  return {
+    mode: mode as Mode,
+    configPath: path.resolve(workspace, configInput),
+    pool,
+    count,
+    dryRun: readBoolean('dry-run'),
+    uniqueLabel,
+    auth: readAuth(),
+    apiUrl,
+    serverUrl: (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, ''),
+    run: {
+      id: env.GITHUB_RUN_ID || 'local',
+      attempt: env.GITHUB_RUN_ATTEMPT || '1',
+      eventName: env.GITHUB_EVENT_NAME || '',
+      eventPath: env.GITHUB_EVENT_PATH || undefined,
+    },
+  };
+}
