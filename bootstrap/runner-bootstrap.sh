@@ -27,7 +27,8 @@
 #                        when that is root, RUNNER_ALLOW_RUNASROOT=1 is exported for the runner)
 #   CONFIG_WAIT_SECONDS  how long to wait for a parameter (default 600)
 #   CONFIG_POLL_SECONDS  interval between parameter reads (default 5)
-#   JOB_WAIT_SECONDS     stop the runner when no job started within this time (default: wait for ever)
+#   JOB_WAIT_SECONDS     stop the runner when no job started within this time (unset or 0, the default:
+#                        wait for ever)
 #   JOB_STARTED_HOOK     the hook script (default: job-started.sh next to this script when it is there,
 #                        else /opt/runner-scaler/job-started.sh)
 #   STATE_DIR            where the hook leaves its job-started marker (default /run/runner-scaler)
@@ -79,8 +80,8 @@ default_hook() {
 # processes): TERM first so the listener can end its session, KILL when it does not exit in time.
 stop_runner_group() {
   local group=$1 deadline=$((SECONDS + RUNNER_STOP_SECONDS))
-  kill -TERM "$group" 2>/dev/null || return 0
-  while kill -0 "$group" 2>/dev/null; do
+  kill -TERM -- "-$group" 2>/dev/null || return 0
+  while kill -0 -- "-$group" 2>/dev/null; do
     if ((SECONDS > deadline)); then
       log "the runner did not stop within ${RUNNER_STOP_SECONDS}s: killing it"
       kill -KILL -- "-$group" 2>/dev/null || true
@@ -267,6 +268,7 @@ main() {
   fi
 
   local job_started_hook="${JOB_STARTED_HOOK:-$(default_hook)}"
+  [[ $job_started_hook == /* ]] || die "JOB_STARTED_HOOK must be an absolute path, got '$job_started_hook'"
   [[ -r $job_started_hook ]] || die "job-started hook $job_started_hook not found (set JOB_STARTED_HOOK)"
   [[ -x $RUNNER_DIR/run.sh ]] || die "no actions runner in $RUNNER_DIR (set RUNNER_DIR)"
 
@@ -314,7 +316,7 @@ main() {
   fi
   registration=''
 
-  if [[ -n $JOB_WAIT_SECONDS ]]; then
+  if ((${JOB_WAIT_SECONDS:-0} > 0)); then
     start_job_watchdog "$runner_pid"
   fi
   local runner_status=0

@@ -113,7 +113,9 @@ function formatIssues(source: string, issues: z.core.$ZodIssue[]): string {
       return issue.keys.map((key) => `  ${where([...issue.path, key])}: unknown key`).join('\n');
     }
     const got = 'input' in issue ? `, got ${describeValue(issue.input)}` : '';
-    return `  ${where(issue.path)}: ${issue.message}${got}`;
+    // A bad record key: the key's own rule says what was expected.
+    const message = issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message;
+    return `  ${where(issue.path)}: ${message}${got}`;
   });
   const more = issues.length > 10 ? [`  ... and ${issues.length - 10} more`] : [];
   return [`invalid pools file ${source}:`, ...lines, ...more].join('\n');

@@ -228,7 +228,9 @@ function steps(calls: Call[]): string[] {
     .map((call) => {
       if (call.command === 'curl') {
         const url = call.args.at(-1) ?? '';
-        return url.endsWith('/latest/api/token') ? 'imds token' : `imds ${url.split('/latest/meta-data/')[1]}`;
+        return url.endsWith('/latest/api/token')
+          ? 'imds token'
+          : `imds ${url.split('/latest/meta-data/')[1]}`;
       }
       if (call.command === 'aws') {
         const [service, operation] = call.args;
@@ -346,7 +348,9 @@ describe('runner-bootstrap.sh with a JIT config', () => {
     expect(result.code).not.toBe(0);
     expect(result.elapsedMs).toBeGreaterThanOrEqual(900);
     const sequence = steps(result.calls);
-    expect(sequence.filter((step) => step === `get-parameter ${INSTANCE_PARAMETER}`).length).toBeGreaterThan(2);
+    expect(sequence.filter((step) => step === `get-parameter ${INSTANCE_PARAMETER}`).length).toBeGreaterThan(
+      2,
+    );
     expect(sequence).not.toContain('run.sh');
     expect(sequence).not.toContain('config.sh');
     expect(sequence.at(-1)).toBe('shutdown');
@@ -441,7 +445,10 @@ describe('runner-bootstrap.sh with token registration', () => {
   });
 
   it('leaves out --labels and --runnergroup when the pool has none', async () => {
-    await putParameter(POOL_PARAMETER, JSON.stringify({ token: REGISTRATION_TOKEN, url: 'https://github.com/acme' }));
+    await putParameter(
+      POOL_PARAMETER,
+      JSON.stringify({ token: REGISTRATION_TOKEN, url: 'https://github.com/acme' }),
+    );
 
     const result = await runBootstrap();
 
@@ -460,7 +467,10 @@ describe('runner-bootstrap.sh with token registration', () => {
 
   it('prefers the per-instance JIT config over the pool parameter', async () => {
     await putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
-    await putParameter(POOL_PARAMETER, JSON.stringify({ token: REGISTRATION_TOKEN, url: 'https://github.com/acme' }));
+    await putParameter(
+      POOL_PARAMETER,
+      JSON.stringify({ token: REGISTRATION_TOKEN, url: 'https://github.com/acme' }),
+    );
 
     const result = await runBootstrap();
 
@@ -471,22 +481,35 @@ describe('runner-bootstrap.sh with token registration', () => {
   it.each([
     ['not JSON', `token=${REGISTRATION_TOKEN}`],
     ['without a url', JSON.stringify({ token: REGISTRATION_TOKEN })],
-    ['with labels that are not a list', JSON.stringify({ token: REGISTRATION_TOKEN, url: 'https://github.com/acme', labels: REGISTRATION_TOKEN })],
-  ])('shuts down without a runner when the pool parameter is %s, without printing it', async (_case, value) => {
-    await putParameter(POOL_PARAMETER, value);
+    [
+      'with labels that are not a list',
+      JSON.stringify({
+        token: REGISTRATION_TOKEN,
+        url: 'https://github.com/acme',
+        labels: REGISTRATION_TOKEN,
+      }),
+    ],
+  ])(
+    'shuts down without a runner when the pool parameter is %s, without printing it',
+    async (_case, value) => {
+      await putParameter(POOL_PARAMETER, value);
 
-    const result = await runBootstrap();
+      const result = await runBootstrap();
 
-    expect(result.code).not.toBe(0);
-    const sequence = steps(result.calls);
-    expect(sequence).not.toContain('config.sh');
-    expect(sequence).not.toContain('run.sh');
-    expect(sequence.at(-1)).toBe('shutdown');
-    expect(result.output).not.toContain(REGISTRATION_TOKEN);
-  });
+      expect(result.code).not.toBe(0);
+      const sequence = steps(result.calls);
+      expect(sequence).not.toContain('config.sh');
+      expect(sequence).not.toContain('run.sh');
+      expect(sequence.at(-1)).toBe('shutdown');
+      expect(result.output).not.toContain(REGISTRATION_TOKEN);
+    },
+  );
 
   it('shuts down without running the runner when config.sh fails', async () => {
-    await putParameter(POOL_PARAMETER, JSON.stringify({ token: REGISTRATION_TOKEN, url: 'https://github.com/acme' }));
+    await putParameter(
+      POOL_PARAMETER,
+      JSON.stringify({ token: REGISTRATION_TOKEN, url: 'https://github.com/acme' }),
+    );
 
     const result = await runBootstrap({ STUB_CONFIG_EXIT: '1' });
 
@@ -512,7 +535,11 @@ describe('runner-bootstrap.sh stopping and failing', () => {
   it('lets the runner finish when its job started within JOB_WAIT_SECONDS', async () => {
     await putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
 
-    const result = await runBootstrap({ JOB_WAIT_SECONDS: '1', STUB_RUN_START_JOB: '1', STUB_RUN_SLEEP: '2.5' });
+    const result = await runBootstrap({
+      JOB_WAIT_SECONDS: '1',
+      STUB_RUN_START_JOB: '1',
+      STUB_RUN_SLEEP: '2.5',
+    });
 
     expect(result.code).toBe(0);
     expect(steps(result.calls).slice(-3)).toEqual(['ec2 create-tags', 'run.sh-end', 'shutdown']);
@@ -554,7 +581,12 @@ describe('job-started.sh', () => {
 
     const after = Date.now();
     expect(result.code).toBe(0);
-    expect(steps(result.calls)).toEqual(['imds token', 'imds instance-id', 'imds placement/region', 'ec2 create-tags']);
+    expect(steps(result.calls)).toEqual([
+      'imds token',
+      'imds instance-id',
+      'imds placement/region',
+      'ec2 create-tags',
+    ]);
     const tag = result.calls.at(-1);
     expect(argAfter(tag, '--resources')).toBe(INSTANCE_ID);
     expect(argAfter(tag, '--region')).toBe(REGION);

@@ -126,13 +126,6 @@ export interface IssuedToken {
   scope?: ScopeKey;
 }
 
-export interface IdempotentLaunch {
-  fingerprint: string;
-  kind: 'RunInstances' | 'CreateFleet';
-  response: string;
-  instanceIds: string[];
-}
-
 export interface EmulatorState {
   instances: Map<string, InstanceRecord>;
   /** region -> name -> parameter */
@@ -150,8 +143,6 @@ export interface EmulatorState {
   /** Queued jobs, oldest first. */
   queuedJobs: Map<number, JobRecord>;
   tokens: Map<string, IssuedToken>;
-  /** `region \u0000 client token` -> the launch it produced */
-  launchesByClientToken: Map<string, IdempotentLaunch>;
   secrets: Set<string>;
   counters: { instanceSeq: number; runnerId: number; runId: number; jobId: number; repoId: number; installationId: number; ip: number };
 }
@@ -170,7 +161,6 @@ export function createState(): EmulatorState {
     jobs: new Map(),
     queuedJobs: new Map(),
     tokens: new Map(),
-    launchesByClientToken: new Map(),
     secrets: new Set(),
     counters: { instanceSeq: 0, runnerId: 0, runId: 1000, jobId: 50_000, repoId: 100, installationId: 4000, ip: 0 },
   };

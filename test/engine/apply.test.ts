@@ -1,0 +1,266 @@
+import { describe, expect, it } from 'vitest';
+import { apply, type ApplyContext } from '../../src/engine/apply.js';
+import type {
+  Action,
+  DeleteRunnerResult,
+  Ec2Gateway,
+  GitHubGateway,
+  Instance,
+  Plan,
+  SsmGateway,
+  TerminateResult,
+} from '../../src/types.js';
+import { ENV, NOW, config, instanceId } from './fixtures.js';
+
+interface FakeOptions {
+  launchIds?: string[];
+  launchErrors?: { code: string; message: string }[];
+  jitFailsFor?: string[];
+  deleteRunner?: (id: number) => DeleteRunnerResult | Error;
+  fresh?: (id: string) => Partial<Instance> | undefined;
+  describeFails?: boolean;
+  terminate?: (ids: string[]) => TerminateResult;
+}
+
+/** Plain fakes that record every call in order. */
+function fakes(options: FakeOptions = {}) {
+  const calls: string[] = [];
+  const github: GitHubGateway = {
+    listRunners: async () => [],
+    generateJitConfig: async (name) => {
+      calls.push(`jit ${name}`);
+      if (options.jitFailsFor?.some((id) => name.endsWith(id))) throw Object.assign(new Error('boom'), { status: 500 });
+      return { runnerId: 1, encodedJitConfig: `secret-${name}` };
+    },
+    createRegistrationToken: async () => {
+      calls.push('registration-token');
+      return { token: 'tok', expiresAt: '' };
+    },
+    deleteRunner: async (id) => {
+      calls.push(`unregister ${id}`);
+      const result = options.deleteRunner?.(id) ?? 'deleted';
+      if (result instanceof Error) throw result;
+      return result;
+    },
+    listQueuedJobs: async () => [],
+    listQueuedJobsOfRun: async () => [],
+  };
+  const ec2: Ec2Gateway = {
+    listOwnedInstances: async () => [],
+    describeInstances: async (ids) => {
+      calls.push(`describe ${ids.length}`);
+      if (options.describeFails) throw Object.assign(new Error('throttled'), { name: 'RequestLimitExceeded' });
+      return ids.map((id) => ({
+        id,
+        region: 'eu-west-1',
+        state: 'running',
+        launchTime: new Date(NOW.getTime() - 3_600_000),
+        tags: { 'runner-scaler:environment': ENV },
+        ...options.fresh?.(id),
+      }));
+    },
+    launchInstances: async (request) => {
+      calls.push(`launch ${request.count} token=${request.clientToken}`);
+      return { instanceIds: options.launchIds ?? [], errors: options.launchErrors ?? [] };
+    },
+    terminateInstances: async (ids) => {
+      calls.push(`terminate ${ids.join(',')}`);
+      return options.terminate?.(ids) ?? { terminated: ids, notFound: [], failed: [] };
+    },
+    createTags: async (ids, tags) => void calls.push(`tag ${ids.length} ${Object.keys(tags).join(',')}`),
+    deleteTags: async (ids) => void calls.push(`untag ${ids.length}`),
+  };
+  const ssm: SsmGateway = {
+    putSecureParameter: async (name) => void calls.push(`put ${name}`),
+    listParameters: async () => [],
+    deleteParameters: async (names) => {
+      calls.push(`delete-parameters ${names.join(',')}`);
+      return { deleted: names, invalid: [], failed: [] };
+    },
+  };
+  const ctx: ApplyContext = {
+    gateways: { github, ec2: () => ec2, ssm: () => ssm },
+    config: config(),
+    log: { info: () => {}, warning: () => {} },
+    registrationUrl: 'https://github.com/acme',
+  };
+  return { ctx, calls };
+}
+
+const planOf = (...actions: Action[]): Plan => ({ mode: 'reconcile', now: NOW, actions, pools: [], notes: [] });
+
+const removeRunner = (n: number, extra: Partial<Action> = {}): Action => ({
+  kind: 'remove-runner',
+  pool: 'linux',
+  runnerId: n,
+  runnerName: `${ENV}-${instanceId(n)}`,
+  instanceId: instanceId(n),
+  region: 'eu-west-1',
+  parameter: `/runner-scaler/${ENV}/${instanceId(n)}`,
+  reason: 'idle',
+  ...extra,
+} as Action);
+
+describe('apply: launch', () => {
+  const launch: Action = {
+    kind: 'launch',
+    pool: 'linux',
+    count: 3,
+    clientToken: 'rs-abc',
+    jobIds: [1, 2, 3],
+    extraLabels: [],
+    reason: 'demand',
+  };
+
+  it('launches, then generates a JIT config and writes its parameter per instance', async () => {
+    const ids = [instanceId(1), instanceId(2), instanceId(3)];
+    const { ctx, calls } = fakes({ launchIds: ids });
+    const result = await apply(planOf(launch), ctx);
+    expect(result.launched).toBe(3);
+    expect(calls[0]).toBe('launch 3 token=rs-abc');
+    for (const id of ids) {
+      expect(calls).toContain(`jit ${ENV}-${id}`);
+      expect(calls).toContain(`put /runner-scaler/${ENV}/${id}`);
+    }
+    expect(result.outcomes.filter((o) => o.status === 'done')).toHaveLength(4);
+    expect(JSON.stringify(result.outcomes)).not.toContain('secret-');
+  });
+
+  it('reports a partial launch precisely: launched, and the shortfall failed with its error code', async () => {
+    const { ctx } = fakes({
+      launchIds: [instanceId(1)],
+      launchErrors: [{ code: 'InsufficientInstanceCapacity', message: 'no m7i.large in eu-west-1a' }],
+    });
+    const result = await apply(planOf(launch), ctx);
+    expect(result.launched).toBe(1);
+    expect(result.outcomes).toContainEqual(
+      expect.objectContaining({ action: 'launch', status: 'done', detail: expect.stringMatching(/^1 of 3 launched/) }),
+    );
+    expect(result.outcomes).toContainEqual(
+      expect.objectContaining({ action: 'launch', status: 'failed', code: 'InsufficientInstanceCapacity' }),
+    );
+  });
+
+  it('terminates an instance whose JIT config could not be generated', async () => {
+    const ids = [instanceId(1), instanceId(2)];
+    const { ctx, calls } = fakes({ launchIds: ids, jitFailsFor: [instanceId(2)] });
+    const result = await apply(planOf(launch), ctx);
+    expect(calls).toContain(`terminate ${instanceId(2)}`);
+    expect(calls).not.toContain(`put /runner-scaler/${ENV}/${instanceId(2)}`);
+    expect(result.outcomes).toContainEqual(expect.objectContaining({ action: 'register', status: 'failed', code: 'HTTP 500' }));
+  });
+
+  it('token registration: one token and one pool parameter for the whole launch', async () => {
+    const { ctx, calls } = fakes({ launchIds: [instanceId(1), instanceId(2)] });
+    ctx.config = config({ ...ctx.config.pools[0]!, registration: 'token' });
+    await apply(planOf(launch), ctx);
+    expect(calls.filter((c) => c === 'registration-token')).toHaveLength(1);
+    expect(calls.filter((c) => c.startsWith('put '))).toEqual([`put /runner-scaler/${ENV}/pools/linux`]);
+    expect(calls.some((c) => c.startsWith('jit'))).toBe(false);
+  });
+});
+
+describe('apply: removal', () => {
+  it('unregisters, then terminates, then deletes the parameters, in that order', async () => {
+    const { ctx, calls } = fakes();
+    await apply(planOf(removeRunner(1), removeRunner(2)), ctx);
+    expect(calls).toEqual([
+      'describe 2',
+      'unregister 1',
+      'unregister 2',
+      `terminate ${instanceId(1)},${instanceId(2)}`,
+      `delete-parameters /runner-scaler/${ENV}/${instanceId(1)},/runner-scaler/${ENV}/${instanceId(2)}`,
+    ]);
+  });
+
+  it('a 422 busy answer keeps the runner and its instance: skipped, not failed', async () => {
+    const { ctx, calls } = fakes({ deleteRunner: (id) => (id === 1 ? 'busy' : 'deleted') });
+    const result = await apply(planOf(removeRunner(1), removeRunner(2)), ctx);
+    expect(calls).toContain(`terminate ${instanceId(2)}`);
+    expect(calls.join('\n')).not.toContain(`terminate ${instanceId(1)}`);
+    expect(result.outcomes).toContainEqual(expect.objectContaining({ status: 'skipped', code: 'busy', action: 'unregister' }));
+  });
+
+  it('a 404 means already unregistered: the instance is terminated', async () => {
+    const { ctx, calls } = fakes({ deleteRunner: () => 'not-found' });
+    await apply(planOf(removeRunner(1)), ctx);
+    expect(calls).toContain(`terminate ${instanceId(1)}`);
+  });
+
+  it('an unregister error keeps the instance running and fails the item', async () => {
+    const { ctx, calls } = fakes({ deleteRunner: () => Object.assign(new Error('bad gateway'), { status: 502 }) });
+    const result = await apply(planOf(removeRunner(1)), ctx);
+    expect(calls.some((c) => c.startsWith('terminate'))).toBe(false);
+    expect(result.outcomes).toContainEqual(expect.objectContaining({ status: 'failed', code: 'HTTP 502' }));
+  });
+
+  it('an instance that reported a job start right before is not unregistered (lagging busy flag)', async () => {
+    const { ctx, calls } = fakes({ fresh: (id) => (id === instanceId(1) ? { jobStartedAt: NOW } : {}) });
+    const result = await apply(planOf(removeRunner(1), removeRunner(2)), ctx);
+    expect(calls).not.toContain('unregister 1');
+    expect(calls).toContain('unregister 2');
+    expect(result.outcomes).toContainEqual(
+      expect.objectContaining({ status: 'skipped', code: 'busy', target: `${ENV}-${instanceId(1)}` }),
+    );
+  });
+
+  it('never touches an instance without this environment tag', async () => {
+    const { ctx, calls } = fakes({ fresh: () => ({ tags: { 'runner-scaler:environment': 'other' } }) });
+    const result = await apply(planOf(removeRunner(1)), ctx);
+    expect(calls).toEqual(['describe 1']);
+    expect(result.outcomes[0]).toMatchObject({ status: 'skipped', code: 'protected' });
+  });
+
+  it('when the re-check cannot be read, nothing is removed', async () => {
+    const { ctx, calls } = fakes({ describeFails: true });
+    const result = await apply(planOf(removeRunner(1)), ctx);
+    expect(calls).toEqual(['describe 1']);
+    expect(result.outcomes[0]).toMatchObject({ status: 'failed', code: 'RequestLimitExceeded' });
+  });
+
+  it('a terminate batch with one bad id: the others terminate and only their parameters are deleted', async () => {
+    const actions = Array.from({ length: 100 }, (_, i) => removeRunner(i + 1));
+    const bad = instanceId(50);
+    const stuck = instanceId(60);
+    const { ctx, calls } = fakes({
+      terminate: (ids) => ({
+        terminated: ids.filter((id) => id !== bad && id !== stuck),
+        notFound: [bad],
+        failed: [{ id: stuck, code: 'UnauthorizedOperation', message: 'denied' }],
+      }),
+    });
+    const result = await apply(planOf(...actions), ctx);
+    const deleted = calls.filter((c) => c.startsWith('delete-parameters')).flatMap((c) => c.slice(18).split(','));
+    expect(deleted).toHaveLength(99);
+    expect(deleted).toContain(`/runner-scaler/${ENV}/${bad}`);
+    expect(deleted).not.toContain(`/runner-scaler/${ENV}/${stuck}`);
+    expect(result.outcomes.filter((o) => o.action === 'terminate' && o.status === 'done')).toHaveLength(99);
+    expect(result.outcomes).toContainEqual(
+      expect.objectContaining({ action: 'terminate', target: stuck, status: 'failed', code: 'UnauthorizedOperation' }),
+    );
+  });
+
+  it('ghost runners are unregistered without any EC2 call; leaked parameters deleted', async () => {
+    const { ctx, calls } = fakes();
+    await apply(
+      planOf(
+        { kind: 'remove-runner', runnerId: 9, runnerName: `${ENV}-i-0dead`, reason: 'ghost' },
+        { kind: 'delete-parameter', name: '/runner-scaler/ci/i-0dead', region: 'eu-west-1', reason: 'leaked' },
+      ),
+      ctx,
+    );
+    expect(calls).toEqual(['unregister 9', 'delete-parameters /runner-scaler/ci/i-0dead']);
+  });
+
+  it('idle tags: one call per action for all its instances', async () => {
+    const { ctx, calls } = fakes();
+    await apply(
+      planOf(
+        { kind: 'mark-idle', region: 'eu-west-1', instanceIds: ['i-1', 'i-2'], since: NOW, reason: 'first' },
+        { kind: 'clear-idle', region: 'eu-west-1', instanceIds: ['i-3'], reason: 'busy' },
+      ),
+      ctx,
+    );
+    expect(calls).toEqual(['tag 2 runner-scaler:idle-since', 'untag 1']);
+  });
+});
