@@ -23,7 +23,10 @@ const duration = z.string().transform((text, ctx) => {
 const name = (what: string) =>
   z
     .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/, `expected a ${what} of 1-40 letters, digits, '-', '_' or '.'`);
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/,
+      `expected a ${what} of 1-40 letters, digits, '-', '_' or '.'`,
+    );
 
 const label = z
   .string()
@@ -38,7 +41,10 @@ const count = z.number().int().min(0).max(10_000);
 const launchTemplate = z.union([
   z.string().min(1, 'expected a launch template name or id'),
   z.strictObject({
-    id: z.string().regex(/^lt-[0-9a-f]+$/, 'expected a launch template id lt-…').optional(),
+    id: z
+      .string()
+      .regex(/^lt-[0-9a-f]+$/, 'expected a launch template id lt-…')
+      .optional(),
     name: z.string().min(1).optional(),
     version: z.union([z.string().min(1), z.number().int().positive()]).optional(),
   }),
@@ -68,7 +74,10 @@ const fileSchema = z.strictObject({
   environment: name('environment name').default('runner-scaler'),
   github: z
     .strictObject({
-      organization: z.string().regex(/^[A-Za-z0-9-]+$/, 'expected an organization login').optional(),
+      organization: z
+        .string()
+        .regex(/^[A-Za-z0-9-]+$/, 'expected an organization login')
+        .optional(),
       repository: repository.optional(),
       runnerGroupId: z.number().int().positive().default(1),
       runnerGroup: z.string().min(1).optional(),
@@ -102,7 +111,7 @@ export class ConfigError extends Error {
 
 function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const text = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  const text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
@@ -114,7 +123,8 @@ function formatIssues(source: string, issues: z.core.$ZodIssue[]): string {
     }
     const got = 'input' in issue ? `, got ${describeValue(issue.input)}` : '';
     // A bad record key: the key's own rule says what was expected.
-    const message = issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message;
+    const message =
+      issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message;
     return `  ${where(issue.path)}: ${message}${got}`;
   });
   const more = issues.length > 10 ? [`  ... and ${issues.length - 10} more`] : [];
@@ -123,7 +133,9 @@ function formatIssues(source: string, issues: z.core.$ZodIssue[]): string {
 
 function resolveTemplate(value: z.infer<typeof launchTemplate>): PoolConfig['launchTemplate'] {
   if (typeof value === 'string') {
-    return value.startsWith('lt-') ? { id: value, version: '$Default' } : { name: value, version: '$Default' };
+    return value.startsWith('lt-')
+      ? { id: value, version: '$Default' }
+      : { name: value, version: '$Default' };
   }
   return { id: value.id, name: value.name, version: String(value.version ?? '$Default') };
 }
@@ -146,19 +158,31 @@ export function parseConfig(text: string, source: string): Config {
     const merged = { ...BUILT_IN_DEFAULTS, ...file.defaults, ...raw };
     const path = ['pools', poolName];
     if (!merged.labels) problem([...path, 'labels'], 'expected a list of runner labels', undefined);
-    if (!merged.region) problem([...path, 'region'], 'expected an AWS region (here or in defaults)', undefined);
+    if (!merged.region)
+      problem([...path, 'region'], 'expected an AWS region (here or in defaults)', undefined);
     if (!merged.launchTemplate) {
-      problem([...path, 'launchTemplate'], 'expected a launch template name or id (here or in defaults)', undefined);
+      problem(
+        [...path, 'launchTemplate'],
+        'expected a launch template name or id (here or in defaults)',
+        undefined,
+      );
     }
-    if (merged.min > merged.max) problem([...path, 'min'], `expected at most max (${merged.max})`, merged.min);
+    if (merged.min > merged.max)
+      problem([...path, 'min'], `expected at most max (${merged.max})`, merged.min);
     if (merged.minLifetime > merged.maxLifetime) {
-      problem([...path, 'minLifetime'], 'expected at most maxLifetime', raw.minLifetime ?? file.defaults.minLifetime);
+      problem(
+        [...path, 'minLifetime'],
+        'expected at most maxLifetime',
+        raw.minLifetime ?? file.defaults.minLifetime,
+      );
     }
     return {
       name: poolName,
       labels: merged.labels ?? [],
       region: merged.region ?? '',
-      launchTemplate: merged.launchTemplate ? resolveTemplate(merged.launchTemplate) : { version: '$Default' },
+      launchTemplate: merged.launchTemplate
+        ? resolveTemplate(merged.launchTemplate)
+        : { version: '$Default' },
       instanceTypes: merged.instanceTypes,
       subnets: merged.subnets,
       market: merged.market,

@@ -56,7 +56,10 @@ function readAuth(): GitHubAuthSettings {
   const installation = core.getInput('github-app-installation-id').trim();
 
   if (appId || privateKey) {
-    if (token) throw new InputError("inputs 'github-token' and 'github-app-id': give one way to authenticate, not both");
+    if (token)
+      throw new InputError(
+        "inputs 'github-token' and 'github-app-id': give one way to authenticate, not both",
+      );
     if (!/^\d+$/.test(appId)) throw bad('github-app-id', appId, 'the numeric id of the GitHub App');
     if (!privateKey.includes('PRIVATE KEY-----')) {
       throw new InputError("input 'github-app-private-key': expected the App's PEM private key");
@@ -72,7 +75,9 @@ function readAuth(): GitHubAuthSettings {
     };
   }
   if (!token) {
-    throw new InputError("inputs 'github-app-id'/'github-app-private-key' or 'github-token': one is required");
+    throw new InputError(
+      "inputs 'github-app-id'/'github-app-private-key' or 'github-token': one is required",
+    );
   }
   return { kind: 'token', token };
 }

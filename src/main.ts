@@ -70,7 +70,13 @@ function registrationUrl(settings: Settings, config: Config): string {
   return `${settings.serverUrl}/${scope.kind === 'org' ? scope.org : `${scope.owner}/${scope.repo}`}`;
 }
 
-async function report(settings: Settings, config: Config, thePlan: Plan, outcomes?: Outcome[], t?: RunTotals) {
+async function report(
+  settings: Settings,
+  config: Config,
+  thePlan: Plan,
+  outcomes?: Outcome[],
+  t?: RunTotals,
+) {
   const markdown = renderSummary({
     plan: thePlan,
     outcomes,
@@ -88,7 +94,9 @@ async function report(settings: Settings, config: Config, thePlan: Plan, outcome
 
 function failureMessage(outcomes: Outcome[]): string {
   const failedItems = outcomes.filter((o) => o.status === 'failed');
-  const listed = failedItems.slice(0, 10).map((o) => `  ${o.action} ${o.target}: ${o.code ?? 'failed'} ${o.detail ?? ''}`);
+  const listed = failedItems
+    .slice(0, 10)
+    .map((o) => `  ${o.action} ${o.target}: ${o.code ?? 'failed'} ${o.detail ?? ''}`);
   const more = failedItems.length > 10 ? [`  … and ${failedItems.length - 10} more`] : [];
   return [`${failedItems.length} planned item(s) failed:`, ...listed, ...more].join('\n');
 }
@@ -99,7 +107,9 @@ export async function run(): Promise<void> {
     const settings = readSettings();
     const config = await loadConfig(settings);
     const event = await readEvent(settings);
-    const label = settings.uniqueLabel ? `runner-scaler-${settings.run.id}-${settings.run.attempt}` : undefined;
+    const label = settings.uniqueLabel
+      ? `runner-scaler-${settings.run.id}-${settings.run.attempt}`
+      : undefined;
     if (label) core.setOutput('label', label);
 
     const gateways = await createGateways(settings, config);

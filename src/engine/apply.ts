@@ -79,7 +79,13 @@ async function deliverJitConfigs(
       await settle(github.deleteRunner(jit.value.runnerId));
       return failed('register', name, 'JIT config parameter', put.error, pool.name);
     }
-    return { action: 'register', target: name, pool: pool.name, status: 'done', reason: 'JIT config delivered' };
+    return {
+      action: 'register',
+      target: name,
+      pool: pool.name,
+      status: 'done',
+      reason: 'JIT config delivered',
+    };
   });
   return [...outcomes, ...(await terminateUndeliverable(pool, undeliverable, ctx))];
 }
@@ -109,11 +115,23 @@ async function deliverRegistrationToken(
     const outcome = failed('register', name, 'registration token', put.error, pool.name);
     return [outcome, ...(await terminateUndeliverable(pool, instanceIds, ctx))];
   }
-  return [{ action: 'register', target: name, pool: pool.name, status: 'done', reason: 'registration token delivered' }];
+  return [
+    {
+      action: 'register',
+      target: name,
+      pool: pool.name,
+      status: 'done',
+      reason: 'registration token delivered',
+    },
+  ];
 }
 
 /** Instances that will never get a runner config are terminated now rather than at bootTimeout. */
-async function terminateUndeliverable(pool: PoolConfig, ids: string[], ctx: ApplyContext): Promise<Outcome[]> {
+async function terminateUndeliverable(
+  pool: PoolConfig,
+  ids: string[],
+  ctx: ApplyContext,
+): Promise<Outcome[]> {
   if (ids.length === 0) return [];
   const actions: TerminateAction[] = ids.map((instanceId) => ({
     kind: 'terminate',
@@ -169,7 +187,10 @@ async function launch(action: LaunchAction, ctx: ApplyContext): Promise<Launched
       status: 'failed',
       reason: `${missing} of ${action.count} not launched (the next run retries the shortfall)`,
       code: codes.join(', ') || 'Shortfall',
-      detail: errors.map((e) => e.message).join('; ').slice(0, 500),
+      detail: errors
+        .map((e) => e.message)
+        .join('; ')
+        .slice(0, 500),
     });
   }
   const deliver = pool.registration === 'token' ? deliverRegistrationToken : deliverJitConfigs;
@@ -212,17 +233,31 @@ async function recheck(actions: Removal[], plan: Plan, ctx: ApplyContext) {
   const withInstance = actions.filter((a) => a.instanceId && a.region);
   const byRegion = groupBy(withInstance, (a) => a.region as string);
   for (const [region, group] of byRegion) {
-    const fresh = await settle(ctx.gateways.ec2(region).describeInstances(group.map((a) => a.instanceId as string)));
+    const fresh = await settle(
+      ctx.gateways.ec2(region).describeInstances(group.map((a) => a.instanceId as string)),
+    );
     const byId = new Map<string, Instance>(fresh.ok ? fresh.value.map((i) => [i.id, i]) : []);
     for (const action of group) {
       const target = action.kind === 'remove-runner' ? action.runnerName : action.instanceId;
       const instance = byId.get(action.instanceId as string);
       const skip = (code: string, why: string) =>
-        outcomes.push({ action: 'remove', target, pool: action.pool, status: 'skipped', reason: action.reason, code, detail: why });
-      if (!fresh.ok) outcomes.push(failed('remove', target, `${action.reason}; not re-checked`, fresh.error, action.pool));
+        outcomes.push({
+          action: 'remove',
+          target,
+          pool: action.pool,
+          status: 'skipped',
+          reason: action.reason,
+          code,
+          detail: why,
+        });
+      if (!fresh.ok)
+        outcomes.push(failed('remove', target, `${action.reason}; not re-checked`, fresh.error, action.pool));
       else if (instance && instance.tags[TAG_ENVIRONMENT] !== ctx.config.environment) {
         skip('protected', 'the instance does not carry this environment tag');
-      } else if (instance?.jobStartedAt && (action.kind === 'remove-runner' || instance.jobStartedAt > plan.now)) {
+      } else if (
+        instance?.jobStartedAt &&
+        (action.kind === 'remove-runner' || instance.jobStartedAt > plan.now)
+      ) {
         skip('busy', `the instance reported a job start at ${instance.jobStartedAt.toISOString()}`);
       } else proceed.push(action);
     }
@@ -234,7 +269,12 @@ async function unregister(actions: RemoveRunnerAction[], ctx: ApplyContext) {
   const gone: Removal[] = [];
   const outcomes = await mapLimit(actions, CONCURRENCY, async (action): Promise<Outcome> => {
     const result = await settle(ctx.gateways.github.deleteRunner(action.runnerId));
-    const base = { action: 'unregister', target: action.runnerName, pool: action.pool, reason: action.reason };
+    const base = {
+      action: 'unregister',
+      target: action.runnerName,
+      pool: action.pool,
+      reason: action.reason,
+    };
     if (!result.ok) return failed('unregister', action.runnerName, action.reason, result.error, action.pool);
     if (result.value === 'busy') {
       return { ...base, status: 'skipped', code: 'busy', detail: 'GitHub: the runner is running a job' };
@@ -254,9 +294,21 @@ async function terminate(actions: Removal[], ctx: ApplyContext) {
     const result = await ctx.gateways.ec2(region).terminateInstances([...byId.keys()]);
     const done = (id: string, detail?: string) => {
       const action = byId.get(id) as Removal;
-      outcomes.push({ action: 'terminate', target: id, pool: action.pool, status: 'done', reason: action.reason, detail });
+      outcomes.push({
+        action: 'terminate',
+        target: id,
+        pool: action.pool,
+        status: 'done',
+        reason: action.reason,
+        detail,
+      });
       if (action.parameter) {
-        parameters.push({ kind: 'delete-parameter', name: action.parameter, region, reason: 'its instance terminated' });
+        parameters.push({
+          kind: 'delete-parameter',
+          name: action.parameter,
+          region,
+          reason: 'its instance terminated',
+        });
       }
     };
     result.terminated.forEach((id) => done(id));
@@ -290,7 +342,10 @@ async function deleteParameters(actions: DeleteParameterAction[], ctx: ApplyCont
       reason: reasons.get(name) ?? '',
       detail,
     });
-    outcomes.push(...result.deleted.map((n) => done(n)), ...result.invalid.map((n) => done(n, 'already gone')));
+    outcomes.push(
+      ...result.deleted.map((n) => done(n)),
+      ...result.invalid.map((n) => done(n, 'already gone')),
+    );
     for (const f of result.failed) {
       outcomes.push({
         action: 'delete-parameter',
@@ -306,7 +361,9 @@ async function deleteParameters(actions: DeleteParameterAction[], ctx: ApplyCont
 }
 
 async function remove(plan: Plan, ctx: ApplyContext): Promise<Outcome[]> {
-  const removals = plan.actions.filter((a): a is Removal => a.kind === 'remove-runner' || a.kind === 'terminate');
+  const removals = plan.actions.filter(
+    (a): a is Removal => a.kind === 'remove-runner' || a.kind === 'terminate',
+  );
   const checked = await recheck(removals, plan, ctx);
   const runners = checked.proceed.filter((a): a is RemoveRunnerAction => a.kind === 'remove-runner');
   const orphans = checked.proceed.filter((a): a is TerminateAction => a.kind === 'terminate');
@@ -314,7 +371,12 @@ async function remove(plan: Plan, ctx: ApplyContext): Promise<Outcome[]> {
   // Terminate only what has no runner left: orphans, and instances whose runner's DELETE answered 204/404.
   const terminated = await terminate([...orphans, ...unregistered.gone], ctx);
   const leaked = plan.actions.filter((a): a is DeleteParameterAction => a.kind === 'delete-parameter');
-  return [...checked.outcomes, ...unregistered.outcomes, ...terminated.outcomes, ...(await deleteParameters(leaked, ctx))];
+  return [
+    ...checked.outcomes,
+    ...unregistered.outcomes,
+    ...terminated.outcomes,
+    ...(await deleteParameters(leaked, ctx)),
+  ];
 }
 
 export interface ApplyResult {

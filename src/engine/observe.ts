@@ -2,7 +2,17 @@
 // so that the planner can keep everything it could not see.
 import { instanceIdOfParameter, parameterPath } from '../contract.js';
 import type { DemandEvent } from '../github/events.js';
-import type { Config, Gateways, Instance, Log, Parameter, QueuedJob, Read, Runner, Snapshot } from '../types.js';
+import type {
+  Config,
+  Gateways,
+  Instance,
+  Log,
+  Parameter,
+  QueuedJob,
+  Read,
+  Runner,
+  Snapshot,
+} from '../types.js';
 
 export interface ObserveOptions {
   /** Poll the pools' repositories for queued jobs. */
@@ -86,7 +96,9 @@ export async function observe(
   const instances = merge(
     await Promise.all(
       regions.map((region) =>
-        read<Instance>(`instances in ${region}`, log, () => gateways.ec2(region).listOwnedInstances(environment)),
+        read<Instance>(`instances in ${region}`, log, () =>
+          gateways.ec2(region).listOwnedInstances(environment),
+        ),
       ),
     ),
   );

@@ -136,7 +136,8 @@ function planIdleTags(states: PoolState[], now: Date): Action[] {
   const clear = new Map<string, string[]>();
   for (const m of states.flatMap((s) => s.members)) {
     const { instance } = m;
-    const target = m.cls === 'idle' && !instance.idleSince ? mark : m.cls !== 'idle' && instance.idleSince ? clear : null;
+    const target =
+      m.cls === 'idle' && !instance.idleSince ? mark : m.cls !== 'idle' && instance.idleSince ? clear : null;
     if (!target || m.cls === 'leaving') continue;
     target.set(instance.region, [...(target.get(instance.region) ?? []), instance.id]);
   }
@@ -150,11 +151,17 @@ function planIdleTags(states: PoolState[], now: Date): Action[] {
   return actions;
 }
 
-function planLaunch(state: PoolState, removed: Set<string>, options: PlanOptions): LaunchAction | string | undefined {
+function planLaunch(
+  state: PoolState,
+  removed: Set<string>,
+  options: PlanOptions,
+): LaunchAction | string | undefined {
   const { pool } = state;
   const present = state.members.filter((m) => m.cls !== 'leaving');
   const room = Math.max(0, pool.max - present.length);
-  const supply = present.filter((m) => (m.cls === 'idle' || m.cls === 'booting') && !removed.has(m.instance.id));
+  const supply = present.filter(
+    (m) => (m.cls === 'idle' || m.cls === 'booting') && !removed.has(m.instance.id),
+  );
 
   let want: number;
   let token: string;
@@ -213,7 +220,10 @@ export function plan(snapshot: Snapshot, config: Config, options: PlanOptions): 
     jobs: byPool.get(pool.name) ?? [],
     members: snapshot.instances.items
       .filter((i) => i.pool === pool.name)
-      .map((i) => ({ ...classifyInstance(i, runners.get(i.id), pool, now), parameter: parameters.get(i.id) })),
+      .map((i) => ({
+        ...classifyInstance(i, runners.get(i.id), pool, now),
+        parameter: parameters.get(i.id),
+      })),
   }));
   const known = new Set(config.pools.map((p) => p.name));
   const unknown = snapshot.instances.items.filter((i) => !known.has(i.pool ?? ''));
@@ -227,7 +237,8 @@ export function plan(snapshot: Snapshot, config: Config, options: PlanOptions): 
   const canRemove = removing && problems.length === 0;
   const canLaunch =
     (mode === 'scale-up' || mode === 'reconcile') && snapshot.instances.complete && snapshot.runners.complete;
-  if (removing && !canRemove) notes.push(`nothing removed: a read failed or was partial (${problems.join('; ')})`);
+  if (removing && !canRemove)
+    notes.push(`nothing removed: a read failed or was partial (${problems.join('; ')})`);
   if ((mode === 'scale-up' || mode === 'reconcile') && !canLaunch) {
     notes.push('nothing launched: the instance or runner list could not be read completely');
   }
@@ -239,13 +250,15 @@ export function plan(snapshot: Snapshot, config: Config, options: PlanOptions): 
     const poolActions: Action[] = [];
     if (canRemove) {
       poolActions.push(...planDead(state));
-      for (const m of planIdle(state, options)) poolActions.push(removeAction(m, idleReason(m, state.pool, options)));
+      for (const m of planIdle(state, options))
+        poolActions.push(removeAction(m, idleReason(m, state.pool, options)));
       if (mode === 'drain') {
         const booting = state.members.filter((m) => m.cls === 'booting');
         for (const m of booting) poolActions.push(removeAction(m, 'drain: booting instance'));
       }
     }
-    for (const a of poolActions) if (a.kind === 'remove-runner' || a.kind === 'terminate') removedIds.add(a.instanceId ?? '');
+    for (const a of poolActions)
+      if (a.kind === 'remove-runner' || a.kind === 'terminate') removedIds.add(a.instanceId ?? '');
     if (canLaunch) {
       const launch = planLaunch(state, removedIds, options);
       if (typeof launch === 'string') notes.push(launch);

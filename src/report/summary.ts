@@ -53,12 +53,19 @@ function table(header: string[], rows: string[][]): string[] {
 }
 
 /** Rows of a long list: the first MAX_ROWS, then a line counting the rest by kind. */
-function limited<T>(items: T[], row: (item: T) => string[], kind: (item: T) => string): { rows: string[][]; rest: string } {
+function limited<T>(
+  items: T[],
+  row: (item: T) => string[],
+  kind: (item: T) => string,
+): { rows: string[][]; rest: string } {
   const rest = items.slice(MAX_ROWS);
   const byKind = new Map<string, number>();
   for (const item of rest) byKind.set(kind(item), (byKind.get(kind(item)) ?? 0) + 1);
   const text = [...byKind].map(([k, n]) => `${n} × ${k}`).join(', ');
-  return { rows: items.slice(0, MAX_ROWS).map(row), rest: rest.length ? `… and ${rest.length} more: ${text}` : '' };
+  return {
+    rows: items.slice(0, MAX_ROWS).map(row),
+    rest: rest.length ? `… and ${rest.length} more: ${text}` : '',
+  };
 }
 
 export interface SummaryInput {
@@ -74,7 +81,10 @@ export function renderSummary({ plan, outcomes, totals: t, environment, dryRun }
   lines.push(`## runner-scaler: ${plan.mode}${dryRun ? ' (dry run: nothing changed)' : ''}`, '');
   lines.push(`Environment \`${environment}\` at ${plan.now.toISOString()}.`, '');
   if (t) {
-    lines.push(`**${t.launched} launched, ${t.removed} removed, ${t.failed} failed, ${t.skipped} skipped.**`, '');
+    lines.push(
+      `**${t.launched} launched, ${t.removed} removed, ${t.failed} failed, ${t.skipped} skipped.**`,
+      '',
+    );
   }
   lines.push(
     ...table(
@@ -90,7 +100,14 @@ export function renderSummary({ plan, outcomes, totals: t, environment, dryRun }
     const ordered = [...failures, ...outcomes.filter((o) => o.status !== 'failed')];
     const { rows, rest } = limited(
       ordered,
-      (o) => [o.status, o.action, o.target, o.pool ?? '', o.reason, [o.code, o.detail].filter(Boolean).join(': ')],
+      (o) => [
+        o.status,
+        o.action,
+        o.target,
+        o.pool ?? '',
+        o.reason,
+        [o.code, o.detail].filter(Boolean).join(': '),
+      ],
       (o) => `${o.action} ${o.status}`,
     );
     lines.push('### What changed', '');

@@ -536,9 +536,9 @@ describe('runner-bootstrap.sh stopping and failing', () => {
     await putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
 
     const result = await runBootstrap({
-      JOB_WAIT_SECONDS: '1',
+      JOB_WAIT_SECONDS: '2',
       STUB_RUN_START_JOB: '1',
-      STUB_RUN_SLEEP: '2.5',
+      STUB_RUN_SLEEP: '3.5',
     });
 
     expect(result.code).toBe(0);

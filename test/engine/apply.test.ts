@@ -29,7 +29,8 @@ function fakes(options: FakeOptions = {}) {
     listRunners: async () => [],
     generateJitConfig: async (name) => {
       calls.push(`jit ${name}`);
-      if (options.jitFailsFor?.some((id) => name.endsWith(id))) throw Object.assign(new Error('boom'), { status: 500 });
+      if (options.jitFailsFor?.some((id) => name.endsWith(id)))
+        throw Object.assign(new Error('boom'), { status: 500 });
       return { runnerId: 1, encodedJitConfig: `secret-${name}` };
     },
     createRegistrationToken: async () => {
@@ -49,7 +50,8 @@ function fakes(options: FakeOptions = {}) {
     listOwnedInstances: async () => [],
     describeInstances: async (ids) => {
       calls.push(`describe ${ids.length}`);
-      if (options.describeFails) throw Object.assign(new Error('throttled'), { name: 'RequestLimitExceeded' });
+      if (options.describeFails)
+        throw Object.assign(new Error('throttled'), { name: 'RequestLimitExceeded' });
       return ids.map((id) => ({
         id,
         region: 'eu-west-1',
@@ -87,19 +89,26 @@ function fakes(options: FakeOptions = {}) {
   return { ctx, calls };
 }
 
-const planOf = (...actions: Action[]): Plan => ({ mode: 'reconcile', now: NOW, actions, pools: [], notes: [] });
+const planOf = (...actions: Action[]): Plan => ({
+  mode: 'reconcile',
+  now: NOW,
+  actions,
+  pools: [],
+  notes: [],
+});
 
-const removeRunner = (n: number, extra: Partial<Action> = {}): Action => ({
-  kind: 'remove-runner',
-  pool: 'linux',
-  runnerId: n,
-  runnerName: `${ENV}-${instanceId(n)}`,
-  instanceId: instanceId(n),
-  region: 'eu-west-1',
-  parameter: `/runner-scaler/${ENV}/${instanceId(n)}`,
-  reason: 'idle',
-  ...extra,
-} as Action);
+const removeRunner = (n: number, extra: Partial<Action> = {}): Action =>
+  ({
+    kind: 'remove-runner',
+    pool: 'linux',
+    runnerId: n,
+    runnerName: `${ENV}-${instanceId(n)}`,
+    instanceId: instanceId(n),
+    region: 'eu-west-1',
+    parameter: `/runner-scaler/${ENV}/${instanceId(n)}`,
+    reason: 'idle',
+    ...extra,
+  }) as Action;
 
 describe('apply: launch', () => {
   const launch: Action = {
@@ -134,7 +143,11 @@ describe('apply: launch', () => {
     const result = await apply(planOf(launch), ctx);
     expect(result.launched).toBe(1);
     expect(result.outcomes).toContainEqual(
-      expect.objectContaining({ action: 'launch', status: 'done', detail: expect.stringMatching(/^1 of 3 launched/) }),
+      expect.objectContaining({
+        action: 'launch',
+        status: 'done',
+        detail: expect.stringMatching(/^1 of 3 launched/),
+      }),
     );
     expect(result.outcomes).toContainEqual(
       expect.objectContaining({ action: 'launch', status: 'failed', code: 'InsufficientInstanceCapacity' }),
@@ -147,7 +160,9 @@ describe('apply: launch', () => {
     const result = await apply(planOf(launch), ctx);
     expect(calls).toContain(`terminate ${instanceId(2)}`);
     expect(calls).not.toContain(`put /runner-scaler/${ENV}/${instanceId(2)}`);
-    expect(result.outcomes).toContainEqual(expect.objectContaining({ action: 'register', status: 'failed', code: 'HTTP 500' }));
+    expect(result.outcomes).toContainEqual(
+      expect.objectContaining({ action: 'register', status: 'failed', code: 'HTTP 500' }),
+    );
   });
 
   it('token registration: one token and one pool parameter for the whole launch', async () => {
@@ -178,7 +193,9 @@ describe('apply: removal', () => {
     const result = await apply(planOf(removeRunner(1), removeRunner(2)), ctx);
     expect(calls).toContain(`terminate ${instanceId(2)}`);
     expect(calls.join('\n')).not.toContain(`terminate ${instanceId(1)}`);
-    expect(result.outcomes).toContainEqual(expect.objectContaining({ status: 'skipped', code: 'busy', action: 'unregister' }));
+    expect(result.outcomes).toContainEqual(
+      expect.objectContaining({ status: 'skipped', code: 'busy', action: 'unregister' }),
+    );
   });
 
   it('a 404 means already unregistered: the instance is terminated', async () => {
@@ -188,7 +205,9 @@ describe('apply: removal', () => {
   });
 
   it('an unregister error keeps the instance running and fails the item', async () => {
-    const { ctx, calls } = fakes({ deleteRunner: () => Object.assign(new Error('bad gateway'), { status: 502 }) });
+    const { ctx, calls } = fakes({
+      deleteRunner: () => Object.assign(new Error('bad gateway'), { status: 502 }),
+    });
     const result = await apply(planOf(removeRunner(1)), ctx);
     expect(calls.some((c) => c.startsWith('terminate'))).toBe(false);
     expect(result.outcomes).toContainEqual(expect.objectContaining({ status: 'failed', code: 'HTTP 502' }));
@@ -230,13 +249,20 @@ describe('apply: removal', () => {
       }),
     });
     const result = await apply(planOf(...actions), ctx);
-    const deleted = calls.filter((c) => c.startsWith('delete-parameters')).flatMap((c) => c.slice(18).split(','));
+    const deleted = calls
+      .filter((c) => c.startsWith('delete-parameters'))
+      .flatMap((c) => c.slice(18).split(','));
     expect(deleted).toHaveLength(99);
     expect(deleted).toContain(`/runner-scaler/${ENV}/${bad}`);
     expect(deleted).not.toContain(`/runner-scaler/${ENV}/${stuck}`);
     expect(result.outcomes.filter((o) => o.action === 'terminate' && o.status === 'done')).toHaveLength(99);
     expect(result.outcomes).toContainEqual(
-      expect.objectContaining({ action: 'terminate', target: stuck, status: 'failed', code: 'UnauthorizedOperation' }),
+      expect.objectContaining({
+        action: 'terminate',
+        target: stuck,
+        status: 'failed',
+        code: 'UnauthorizedOperation',
+      }),
     );
   });
 
@@ -245,7 +271,12 @@ describe('apply: removal', () => {
     await apply(
       planOf(
         { kind: 'remove-runner', runnerId: 9, runnerName: `${ENV}-i-0dead`, reason: 'ghost' },
-        { kind: 'delete-parameter', name: '/runner-scaler/ci/i-0dead', region: 'eu-west-1', reason: 'leaked' },
+        {
+          kind: 'delete-parameter',
+          name: '/runner-scaler/ci/i-0dead',
+          region: 'eu-west-1',
+          reason: 'leaked',
+        },
       ),
       ctx,
     );

@@ -1,5 +1,13 @@
 // Builders for planner tests: a world of instances, runners, parameters and jobs at a fixed `now`.
-import type { Config, Instance, Parameter, PoolConfig, QueuedJob, Runner, Snapshot } from '../../src/types.js';
+import type {
+  Config,
+  Instance,
+  Parameter,
+  PoolConfig,
+  QueuedJob,
+  Runner,
+  Snapshot,
+} from '../../src/types.js';
 
 export const NOW = new Date('2026-11-22T12:00:00Z');
 export const ENV = 'ci';
@@ -90,10 +98,17 @@ export function snapshot(world: World): Snapshot {
         labels: ['self-hosted', 'linux', 'x64'],
       });
     }
-    if (m.parameter) parameters.push({ name: `/runner-scaler/${ENV}/${id}`, region: 'eu-west-1', instanceId: id });
+    if (m.parameter)
+      parameters.push({ name: `/runner-scaler/${ENV}/${id}`, region: 'eu-west-1', instanceId: id });
   }
   for (const g of world.ghosts ?? []) {
-    runners.push({ id: runnerId++, name: `${ENV}-${instanceId()}`, status: g.status, busy: g.busy ?? false, labels: [] });
+    runners.push({
+      id: runnerId++,
+      name: `${ENV}-${instanceId()}`,
+      status: g.status,
+      busy: g.busy ?? false,
+      labels: [],
+    });
   }
   for (let i = 0; i < (world.leaked ?? 0); i++) {
     const id = instanceId();

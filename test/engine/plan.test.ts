@@ -3,7 +3,12 @@ import { clientToken, plan, type PlanOptions } from '../../src/engine/plan.js';
 import type { Action, Mode, PoolConfig } from '../../src/types.js';
 import { ENV, NOW, config, instanceId, pool, snapshot, times, type World } from './fixtures.js';
 
-function run(world: World, mode: Mode, poolOverrides: Partial<PoolConfig> = {}, options: Partial<PlanOptions> = {}) {
+function run(
+  world: World,
+  mode: Mode,
+  poolOverrides: Partial<PoolConfig> = {},
+  options: Partial<PlanOptions> = {},
+) {
   return plan(snapshot(world), config(pool(poolOverrides)), {
     mode,
     now: NOW,
@@ -15,7 +20,8 @@ function run(world: World, mode: Mode, poolOverrides: Partial<PoolConfig> = {}, 
 
 const kinds = (actions: Action[]) => actions.map((a) => a.kind);
 const launched = (actions: Action[]) => actions.reduce((n, a) => n + (a.kind === 'launch' ? a.count : 0), 0);
-const removed = (actions: Action[]) => actions.filter((a) => a.kind === 'remove-runner' || a.kind === 'terminate');
+const removed = (actions: Action[]) =>
+  actions.filter((a) => a.kind === 'remove-runner' || a.kind === 'terminate');
 
 const linuxJobs = (count: number) => ({ labels: ['self-hosted', 'linux'], count });
 
@@ -28,7 +34,12 @@ describe('plan: scale-up demand', () => {
     launch: number;
   }[] = [
     { name: 'no jobs, no min: nothing', world: {}, launch: 0 },
-    { name: '250 queued jobs, empty pool: 250', world: { jobs: [linuxJobs(250)] }, pool: { max: 300 }, launch: 250 },
+    {
+      name: '250 queued jobs, empty pool: 250',
+      world: { jobs: [linuxJobs(250)] },
+      pool: { max: 300 },
+      launch: 250,
+    },
     {
       name: 'idle runners serve jobs first',
       world: { jobs: [linuxJobs(5)], members: times(3, { age: 20, runner: 'idle' }) },
@@ -75,7 +86,12 @@ describe('plan: scale-up demand', () => {
     },
     {
       name: 'jobs whose labels the pool lacks are not demand',
-      world: { jobs: [{ labels: ['self-hosted', 'gpu'], count: 4 }, { labels: ['ubuntu-latest'], count: 3 }] },
+      world: {
+        jobs: [
+          { labels: ['self-hosted', 'gpu'], count: 4 },
+          { labels: ['ubuntu-latest'], count: 3 },
+        ],
+      },
       launch: 0,
     },
     {
@@ -95,7 +111,13 @@ describe('plan: scale-up demand', () => {
       launch: 2,
     },
     { name: 'scale-down never launches', world: { jobs: [linuxJobs(2)] }, mode: 'scale-down', launch: 0 },
-    { name: 'drain never launches', world: { jobs: [linuxJobs(2)] }, pool: { min: 2 }, mode: 'drain', launch: 0 },
+    {
+      name: 'drain never launches',
+      world: { jobs: [linuxJobs(2)] },
+      pool: { min: 2 },
+      mode: 'drain',
+      launch: 0,
+    },
     {
       name: 'instances read failed: nothing launched',
       world: { jobs: [linuxJobs(2)], incomplete: ['instances'] },
@@ -118,18 +140,26 @@ describe('plan: scale-up demand', () => {
   });
 
   it('an explicit count launches that many regardless of jobs, capped by max, with the run-unique label', () => {
-    const result = run({ members: times(8, { age: 20, runner: 'busy' }) }, 'scale-up', { max: 10 }, {
-      count: 5,
-      pool: 'linux',
-      extraLabels: ['runner-scaler-42-1'],
-    });
+    const result = run(
+      { members: times(8, { age: 20, runner: 'busy' }) },
+      'scale-up',
+      { max: 10 },
+      {
+        count: 5,
+        pool: 'linux',
+        extraLabels: ['runner-scaler-42-1'],
+      },
+    );
     const launch = result.actions.find((a) => a.kind === 'launch');
     expect(launch).toMatchObject({ count: 2, extraLabels: ['runner-scaler-42-1'] });
     expect(launch?.reason).toMatch(/capped by max 10/);
   });
 
   it('the same demand seen by two runs gives the same ClientToken; other demand another', () => {
-    const world: World = { jobs: [linuxJobs(10)], members: times(2, { age: 20, runner: 'idle', id: 'i-0aa' }) };
+    const world: World = {
+      jobs: [linuxJobs(10)],
+      members: times(2, { age: 20, runner: 'idle', id: 'i-0aa' }),
+    };
     const a = run(world, 'scale-up').actions.find((x) => x.kind === 'launch');
     const b = run(world, 'reconcile').actions.find((x) => x.kind === 'launch');
     const c = run({ jobs: [linuxJobs(11)] }, 'scale-up').actions.find((x) => x.kind === 'launch');
@@ -259,14 +289,20 @@ describe('plan: idle removal (scale-down, reconcile)', () => {
   });
 
   it('clears the idle-since tag of a runner that became busy', () => {
-    const result = run({ members: [{ age: 30, runner: 'busy', idleFor: 3, id: instanceId(77) }] }, 'reconcile');
+    const result = run(
+      { members: [{ age: 30, runner: 'busy', idleFor: 3, id: instanceId(77) }] },
+      'reconcile',
+    );
     expect(result.actions).toContainEqual(
       expect.objectContaining({ kind: 'clear-idle', instanceIds: [instanceId(77)] }),
     );
   });
 
   it('the notes say why nothing was removed', () => {
-    const result = run({ members: times(1, { age: 30, runner: 'idle', idleFor: 10 }), incomplete: ['runners'] }, 'scale-down');
+    const result = run(
+      { members: times(1, { age: 30, runner: 'idle', idleFor: 10 }), incomplete: ['runners'] },
+      'scale-down',
+    );
     expect(result.notes.join('\n')).toMatch(/nothing removed: .*runners read failed/);
   });
 });
@@ -317,7 +353,12 @@ describe('plan: dead things', () => {
     },
     {
       name: 'a failed instance read: no orphan, ghost or leak removed',
-      world: { members: [{ age: 11, runner: 'none' }], ghosts: [{ status: 'offline' }], leaked: 2, incomplete: ['instances'] },
+      world: {
+        members: [{ age: 11, runner: 'none' }],
+        ghosts: [{ status: 'offline' }],
+        leaked: 2,
+        incomplete: ['instances'],
+      },
       kinds: [],
     },
   ];
@@ -332,7 +373,11 @@ describe('plan: dead things', () => {
     const id = instanceId(4242);
     const result = run({ members: [{ age: 11, runner: 'none', parameter: true, id }] }, 'reconcile');
     expect(result.actions).toEqual([
-      expect.objectContaining({ kind: 'terminate', instanceId: id, parameter: `/runner-scaler/${ENV}/${id}` }),
+      expect.objectContaining({
+        kind: 'terminate',
+        instanceId: id,
+        parameter: `/runner-scaler/${ENV}/${id}`,
+      }),
     ]);
   });
 
@@ -360,15 +405,35 @@ describe('plan: drain', () => {
   });
 
   it('removes booting instances, and the dead', () => {
-    const result = run({ members: [{ age: 1, runner: 'offline' }, { age: 1, runner: 'none' }, { age: 20, runner: 'none' }] }, 'drain');
+    const result = run(
+      {
+        members: [
+          { age: 1, runner: 'offline' },
+          { age: 1, runner: 'none' },
+          { age: 20, runner: 'none' },
+        ],
+      },
+      'drain',
+    );
     expect(kinds(result.actions).sort()).toEqual(['remove-runner', 'terminate', 'terminate']);
   });
 
   it('limited to a pool, leaves other pools alone', () => {
     const a = pool({ name: 'a' });
     const b = pool({ name: 'b' });
-    const world = snapshot({ members: [{ age: 30, runner: 'idle', pool: 'a' }, { age: 30, runner: 'idle', pool: 'b' }] });
-    const result = plan(world, config(a, b), { mode: 'drain', now: NOW, pool: 'b', runKey: 'r', extraLabels: [] });
+    const world = snapshot({
+      members: [
+        { age: 30, runner: 'idle', pool: 'a' },
+        { age: 30, runner: 'idle', pool: 'b' },
+      ],
+    });
+    const result = plan(world, config(a, b), {
+      mode: 'drain',
+      now: NOW,
+      pool: 'b',
+      runKey: 'r',
+      extraLabels: [],
+    });
     expect(removed(result.actions).map((x) => x.pool)).toEqual(['b']);
   });
 
@@ -402,7 +467,10 @@ describe('plan: pool table', () => {
   });
 
   it('is pure: the same input gives the same plan', () => {
-    const world = snapshot({ members: times(3, { age: 30, runner: 'idle', idleFor: 10 }), jobs: [linuxJobs(1)] });
+    const world = snapshot({
+      members: times(3, { age: 30, runner: 'idle', idleFor: 10 }),
+      jobs: [linuxJobs(1)],
+    });
     const options = { mode: 'reconcile' as const, now: NOW, runKey: 'r', extraLabels: [] };
     expect(plan(world, config(), options)).toEqual(plan(world, config(), options));
   });

@@ -17,7 +17,11 @@ describe('pools file', () => {
   it('applies defaults, then built-in defaults', () => {
     const config = parseConfig(base, 'runner-scaler.yml');
     expect(config.environment).toBe('acme-ci');
-    expect(config.github).toEqual({ scope: { kind: 'org', org: 'acme' }, runnerGroupId: 1, runnerGroup: undefined });
+    expect(config.github).toEqual({
+      scope: { kind: 'org', org: 'acme' },
+      runnerGroupId: 1,
+      runnerGroup: undefined,
+    });
     expect(config.pools[0]).toMatchObject({
       name: 'linux',
       region: 'eu-west-1',
@@ -76,22 +80,74 @@ pools:
   });
 
   const bad: { name: string; yaml: string; message: RegExp }[] = [
-    { name: 'a mistyped number', yaml: `${base}    max: ten\n`, message: /pools\.linux\.max: .*number.*got "ten"/ },
-    { name: 'a bad duration', yaml: `${base}    idleTimeout: 5 minutes\n`, message: /pools\.linux\.idleTimeout: expected a duration.*got "5 minutes"/ },
-    { name: 'an unknown pool key', yaml: `${base}    maximum: 3\n`, message: /pools\.linux\.maximum: unknown key/ },
+    {
+      name: 'a mistyped number',
+      yaml: `${base}    max: ten\n`,
+      message: /pools\.linux\.max: .*number.*got "ten"/,
+    },
+    {
+      name: 'a bad duration',
+      yaml: `${base}    idleTimeout: 5 minutes\n`,
+      message: /pools\.linux\.idleTimeout: expected a duration.*got "5 minutes"/,
+    },
+    {
+      name: 'an unknown pool key',
+      yaml: `${base}    maximum: 3\n`,
+      message: /pools\.linux\.maximum: unknown key/,
+    },
     { name: 'an unknown top-level key', yaml: `${base}extra: 1\n`, message: /extra: unknown key/ },
-    { name: 'min above max', yaml: `${base}    min: 5\n    max: 2\n`, message: /pools\.linux\.min: expected at most max \(2\), got 5/ },
+    {
+      name: 'min above max',
+      yaml: `${base}    min: 5\n    max: 2\n`,
+      message: /pools\.linux\.min: expected at most max \(2\), got 5/,
+    },
     { name: 'a negative count', yaml: `${base}    max: -1\n`, message: /pools\.linux\.max: .*got -1/ },
-    { name: 'a huge count', yaml: `${base}    max: 1e12\n`, message: /pools\.linux\.max: .*got 1000000000000/ },
-    { name: 'a label with a comma', yaml: base.replace('[linux, x64]', '["linux,x64"]'), message: /pools\.linux\.labels\.0: expected a label without commas/ },
-    { name: 'no labels', yaml: base.replace('labels: [linux, x64]', 'max: 3'), message: /pools\.linux\.labels: expected a list of runner labels/ },
-    { name: 'both org and repository', yaml: base.replace('organization: acme', 'organization: acme\n  repository: a/b'), message: /github: expected exactly one of organization or repository/ },
-    { name: 'a bad region', yaml: base.replace('eu-west-1', 'Europe'), message: /defaults\.region: expected an AWS region.*got "Europe"/ },
-    { name: 'a bad market', yaml: `${base}    market: cheap\n`, message: /pools\.linux\.market: .*got "cheap"/ },
-    { name: 'no pools', yaml: 'github: { organization: acme }\npools: {}\n', message: /pools: expected at least one pool/ },
-    { name: 'a bad pool name', yaml: base.replace('  linux:', '  "linux pool":'), message: /pools\.linux pool: expected a pool name/ },
+    {
+      name: 'a huge count',
+      yaml: `${base}    max: 1e12\n`,
+      message: /pools\.linux\.max: .*got 1000000000000/,
+    },
+    {
+      name: 'a label with a comma',
+      yaml: base.replace('[linux, x64]', '["linux,x64"]'),
+      message: /pools\.linux\.labels\.0: expected a label without commas/,
+    },
+    {
+      name: 'no labels',
+      yaml: base.replace('labels: [linux, x64]', 'max: 3'),
+      message: /pools\.linux\.labels: expected a list of runner labels/,
+    },
+    {
+      name: 'both org and repository',
+      yaml: base.replace('organization: acme', 'organization: acme\n  repository: a/b'),
+      message: /github: expected exactly one of organization or repository/,
+    },
+    {
+      name: 'a bad region',
+      yaml: base.replace('eu-west-1', 'Europe'),
+      message: /defaults\.region: expected an AWS region.*got "Europe"/,
+    },
+    {
+      name: 'a bad market',
+      yaml: `${base}    market: cheap\n`,
+      message: /pools\.linux\.market: .*got "cheap"/,
+    },
+    {
+      name: 'no pools',
+      yaml: 'github: { organization: acme }\npools: {}\n',
+      message: /pools: expected at least one pool/,
+    },
+    {
+      name: 'a bad pool name',
+      yaml: base.replace('  linux:', '  "linux pool":'),
+      message: /pools\.linux pool: expected a pool name/,
+    },
     { name: 'YAML syntax', yaml: 'pools: [', message: /invalid pools file f\.yml: .*line/ },
-    { name: 'a duplicate key', yaml: `${base}  linux:\n    labels: [a]\n`, message: /invalid pools file f\.yml: .*[Dd]uplicate|unique/ },
+    {
+      name: 'a duplicate key',
+      yaml: `${base}  linux:\n    labels: [a]\n`,
+      message: /invalid pools file f\.yml: .*[Dd]uplicate|unique/,
+    },
   ];
   it.each(bad)('rejects $name, naming the path and the value', ({ yaml, message }) => {
     expect(() => parseConfig(yaml, 'f.yml')).toThrow(message);

@@ -17,7 +17,7 @@ let endpoint: string;
 beforeAll(async () => {
   server = createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
-    res.writeHead(400, { "content-type": "application/json" }).end("{}");
+    res.writeHead(400, { 'content-type': 'application/json' }).end('{}');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -141,7 +141,12 @@ it('the request recorder sees the API calls of a valid run (so an empty record m
 
 describe('inputs', () => {
   it('masks the token and every line of the private key', () => {
-    setInputs({ mode: 'reconcile', 'github-app-id': '123', 'github-app-private-key': '-----BEGIN RSA PRIVATE KEY-----\nMIIEabcdefgh\nQWERTYUIOP123\n-----END RSA PRIVATE KEY-----' });
+    setInputs({
+      mode: 'reconcile',
+      'github-app-id': '123',
+      'github-app-private-key':
+        '-----BEGIN RSA PRIVATE KEY-----\nMIIEabcdefgh\nQWERTYUIOP123\n-----END RSA PRIVATE KEY-----',
+    });
     const settings = readSettings();
     expect(settings.auth).toMatchObject({ kind: 'app', appId: '123' });
     expect(stdout).toContain('::add-mask::MIIEabcdefgh');
@@ -149,7 +154,13 @@ describe('inputs', () => {
   });
 
   it('reads the run context and resolves the config against the workspace', () => {
-    setInputs({ mode: 'scale-up', count: '5', pool: 'linux', 'unique-label': 'true', 'github-token': 'ghp_abc' });
+    setInputs({
+      mode: 'scale-up',
+      count: '5',
+      pool: 'linux',
+      'unique-label': 'true',
+      'github-token': 'ghp_abc',
+    });
     Object.assign(process.env, { GITHUB_RUN_ID: '99', GITHUB_RUN_ATTEMPT: '2' });
     const settings = readSettings();
     expect(settings).toMatchObject({
@@ -166,7 +177,12 @@ describe('inputs', () => {
   });
 
   it('refuses a token and an app at once', () => {
-    setInputs({ mode: 'reconcile', 'github-token': 't', 'github-app-id': '1', 'github-app-private-key': 'k' });
+    setInputs({
+      mode: 'reconcile',
+      'github-token': 't',
+      'github-app-id': '1',
+      'github-app-private-key': 'k',
+    });
     expect(() => readSettings()).toThrow(/give one way to authenticate, not both/);
   });
 });
