@@ -113,7 +113,10 @@ export interface GitHubBudget {
   snapshot(): { limit: number; used: number; remaining: number; reset: number };
 }
 
-export function createGitHubBudget(options: GitHubBudgetOptions | undefined, now: () => number): GitHubBudget {
+export function createGitHubBudget(
+  options: GitHubBudgetOptions | undefined,
+  now: () => number,
+): GitHubBudget {
   const enforced = options !== undefined;
   const pointsPerMinute = options?.pointsPerMinute ?? 900;
   const readPoints = options?.readPoints ?? 1;
@@ -218,7 +221,10 @@ export interface AwsBudget {
   take(action: string, resources?: number): boolean;
 }
 
-export function createEc2Budget(options: Ec2BudgetOptions | undefined, now: () => number): AwsBudget | undefined {
+export function createEc2Budget(
+  options: Ec2BudgetOptions | undefined,
+  now: () => number,
+): AwsBudget | undefined {
   if (!options) return undefined;
   const buckets = new Map<string, TokenBucket>();
   for (const [name, spec] of Object.entries({ ...DEFAULT_EC2_BUCKETS, ...options.buckets })) {
@@ -230,7 +236,13 @@ export function createEc2Budget(options: Ec2BudgetOptions | undefined, now: () =
       const launch = action === 'RunInstances' || action === 'CreateFleet';
       const resource =
         resources > 0
-          ? buckets.get(launch ? 'RunInstances-resource' : action === 'TerminateInstances' ? 'TerminateInstances-resource' : '')
+          ? buckets.get(
+              launch
+                ? 'RunInstances-resource'
+                : action === 'TerminateInstances'
+                  ? 'TerminateInstances-resource'
+                  : '',
+            )
           : undefined;
       if (resource && resource.available() + 1e-9 < resources) return false;
       if (request && !request.take()) return false;
@@ -240,7 +252,10 @@ export function createEc2Budget(options: Ec2BudgetOptions | undefined, now: () =
   };
 }
 
-export function createSsmBudget(options: SsmBudgetOptions | undefined, now: () => number): AwsBudget | undefined {
+export function createSsmBudget(
+  options: SsmBudgetOptions | undefined,
+  now: () => number,
+): AwsBudget | undefined {
   if (!options) return undefined;
   const buckets = new Map<string, TokenBucket>();
   for (const [action, tps] of Object.entries({ ...DEFAULT_SSM_TPS, ...options.tps })) {

@@ -59,12 +59,16 @@ export interface EmulatorContext {
   defaultRegion: string;
   accountId: string;
   hooks: LifecycleHooks;
-  log(entry: Omit<CallLogEntry, 'at' | 'latencyMs'> & { latencyMs?: number }): void;
+  log(entry: Omit<CallLogEntry, 'at' | 'latencyMs'> & { latencyMs?: number; at?: number }): void;
   recordSecret(secret: string): void;
   reportError(error: unknown, where: string): void;
 }
 
-export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): EmulatorResponse {
+export function jsonResponse(
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): EmulatorResponse {
   return {
     status,
     headers: { 'content-type': 'application/json; charset=utf-8', ...headers },

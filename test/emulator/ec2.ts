@@ -165,6 +165,11 @@ export function newInstanceId(): string {
   return `i-${hex(17)}`;
 }
 
+/** `2026-11-05 10:00:00 GMT`, as in EC2's state transition reason. */
+function reasonTime(wallMs: number): string {
+  return `${new Date(wallMs).toISOString().slice(0, 19).replace('T', ' ')} GMT`;
+}
+
 function quoteIds(ids: string[]): string {
   return `'${ids.join(', ')}'`;
 }
@@ -176,7 +181,10 @@ function notFound(ids: string[]): Ec2Error {
 }
 
 function wildcard(pattern: string): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`, 's');
 }
 
@@ -186,7 +194,11 @@ function fingerprint(form: URLSearchParams): string {
   return JSON.stringify(entries);
 }
 
-function tagsFromSpecifications(node: QueryNode | undefined, resourceType: string, offset: number): Map<string, TagValue> {
+function tagsFromSpecifications(
+  node: QueryNode | undefined,
+  resourceType: string,
+  offset: number,
+): Map<string, TagValue> {
   const tags = new Map<string, TagValue>();
   for (const spec of members(node)) {
     if (text(spec, 'ResourceType') !== resourceType) continue;
@@ -205,7 +217,10 @@ function tagsFromSpecifications(node: QueryNode | undefined, resourceType: strin
 
 function checkTagKey(key: string): void {
   if (key.toLowerCase().startsWith('aws:')) {
-    throw new Ec2Error('InvalidParameterValue', "Tag keys starting with 'aws:' are reserved for internal use");
+    throw new Ec2Error(
+      'InvalidParameterValue',
+      "Tag keys starting with 'aws:' are reserved for internal use",
+    );
   }
   if (key.length === 0 || key.length > 128) {
     throw new Ec2Error('InvalidParameterValue', `Tag key '${key}' must be 1 to 128 characters`);
@@ -346,7 +361,12 @@ export function createEc2Service(ctx: EmulatorContext, options: Ec2Options = {})
       state.instances.set(instance.id, instance);
       launched.push(instance);
     }
-    for (const instance of launched) ctx.hooks.instanceLaunched(instance);
+    for (const instance of launched) {
+      ctx.hooks.instanceLaunched(instance);
+      // Seeded instances may start late in their life.
+      if (instance.state === 'shutting-down') scheduleTerminated(instance);
+      if (instance.state === 'terminated') scheduleForget(instance);
+    }
     return launched;
   }
 
@@ -356,12 +376,20 @@ export function createEc2Service(ctx: EmulatorContext, options: Ec2Options = {})
     instance.stateChangedAt = clock.now();
     instance.stateReason = reason;
     ctx.hooks.instanceStopping(instance);
+    scheduleTerminated(instance);
+  }
+
+  function scheduleTerminated(instance: InstanceRecord): void {
     scheduler.after(shutdownDelayMs, `terminated ${instance.id}`, () => {
       instance.state = 'terminated';
       instance.stateChangedAt = clock.now();
-      scheduler.after(retentionMs, `forget ${instance.id}`, () => {
-        if (state.instances.get(instance.id) === instance) state.instances.delete(instance.id);
-      });
+      scheduleForget(instance);
+    });
+  }
+
+  function scheduleForget(instance: InstanceRecord): void {
+    scheduler.after(retentionMs, `forget ${instance.id}`, () => {
+      if (state.instances.get(instance.id) === instance) state.instances.delete(instance.id);
     });
   }
 
@@ -379,7 +407,9 @@ export function createEc2Service(ctx: EmulatorContext, options: Ec2Options = {})
       el('imageId', instance.imageId),
       el('instanceState', el('code', INSTANCE_STATE_CODES[instance.state]), el('name', instance.state)),
       el('privateDnsName', `ip-${instance.privateIp.replace(/\./g, '-')}.ec2.internal`),
-      terminated ? el('reason', `User initiated (${new Date(clock.toWall(instance.stateChangedAt)).toUTCString()})`) : undefined,
+      terminated
+        ? el('reason', `User initiated (${reasonTime(clock.toWall(instance.stateChangedAt))})`)
+        : undefined,
       el('amiLaunchIndex', launchIndex),
       el('instanceType', instance.instanceType),
       el('launchTime', new Date(clock.toWall(instance.launchTime)).toISOString()),
@@ -389,7 +419,11 @@ export function createEc2Service(ctx: EmulatorContext, options: Ec2Options = {})
       el('vpcId', 'vpc-0emulator000000000'),
       terminated ? undefined : el('privateIpAddress', instance.privateIp),
       instance.stateReason
-        ? el('stateReason', el('code', instance.stateReason.code), el('message', instance.stateReason.message))
+        ? el(
+            'stateReason',
+            el('code', instance.stateReason.code),
+            el('message', instance.stateReason.message),
+          )
         : undefined,
       el('architecture', 'x86_64'),
       el('rootDeviceType', 'ebs'),
@@ -398,7 +432,10 @@ export function createEc2Service(ctx: EmulatorContext, options: Ec2Options = {})
       instance.clientToken ? el('clientToken', instance.clientToken) : undefined,
       itemSet(
         'tagSet',
-        [...instance.tags].map(([key, value]) => [el('key', key), el('value', tagValueToWall(value, offset))]),
+        [...instance.tags].map(([key, value]) => [
+          el('key', key),
+          el('value', tagValueToWall(value, offset)),
+        ]),
       ),
       el('hypervisor', 'xen'),
       el('ebsOptimized', false),
@@ -443,28 +480,45 @@ export function createEc2Service(ctx: EmulatorContext, options: Ec2Options = {})
     return found;
   }
 
-  function resolveTemplate(node: QueryNode | undefined): { id?: string; name?: string; version?: string; instanceType?: string; imageId?: string } | undefined {
+  function resolveTemplate(
+    node: QueryNode | undefined,
+  ): { id?: string; name?: string; version?: string; instanceType?: string; imageId?: string } | undefined {
     if (node === undefined) return undefined;
     const id = text(node, 'LaunchTemplateId');
     const name = text(node, 'LaunchTemplateName');
     const version = text(node, 'Version') ?? '$Default';
     if (!id && !name) {
-      throw new Ec2Error('MissingParameter', 'The request must contain the parameter LaunchTemplateId or LaunchTemplateName');
+      throw new Ec2Error(
+        'MissingParameter',
+        'The request must contain the parameter LaunchTemplateId or LaunchTemplateName',
+      );
     }
     if (id && !/^lt-[0-9a-f]{17}$/.test(id) && templatesById.size > 0) {
-      throw new Ec2Error('InvalidLaunchTemplateId.Malformed', `The specified launch template ID ${id} is not valid.`);
+      throw new Ec2Error(
+        'InvalidLaunchTemplateId.Malformed',
+        `The specified launch template ID ${id} is not valid.`,
+      );
     }
     if (options.launchTemplates) {
       const template = id ? templatesById.get(id) : templatesByName.get(name!);
       if (!template) {
         throw id
-          ? new Ec2Error('InvalidLaunchTemplateId.NotFound', `The specified launch template, with template ID ${id}, does not exist.`)
+          ? new Ec2Error(
+              'InvalidLaunchTemplateId.NotFound',
+              `The specified launch template, with template ID ${id}, does not exist.`,
+            )
           : new Ec2Error(
               'InvalidLaunchTemplateName.NotFoundException',
               `The specified launch template, with template name ${name}, does not exist.`,
             );
       }
-      return { id: template.id, name: template.name, version, instanceType: template.instanceType, imageId: template.imageId };
+      return {
+        id: template.id,
+        name: template.name,
+        version,
+        instanceType: template.instanceType,
+        imageId: template.imageId,
+      };
     }
     return { ...(id ? { id } : {}), ...(name ? { name } : {}), version };
   }
@@ -507,7 +561,10 @@ export function createEc2Service(ctx: EmulatorContext, options: Ec2Options = {})
     const maxResults = integer(tree, 'MaxResults', 'maxResults');
     const nextToken = text(tree, 'NextToken');
     if (ids.length > 0 && maxResults !== undefined) {
-      throw new Ec2Error('InvalidParameterCombination', 'The parameter instancesSet cannot be used with the parameter maxResults');
+      throw new Ec2Error(
+        'InvalidParameterCombination',
+        'The parameter instancesSet cannot be used with the parameter maxResults',
+      );
     }
     if (maxResults !== undefined && (maxResults < 5 || maxResults > 1000)) {
       throw new Ec2Error(
@@ -515,7 +572,9 @@ export function createEc2Service(ctx: EmulatorContext, options: Ec2Options = {})
         `Value ( ${maxResults} ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.`,
       );
     }
-    const predicates = members(tree.Filter).map((filter) => compileFilter(text(filter, 'Name') ?? '', strings(child(filter, 'Value'))));
+    const predicates = members(tree.Filter).map((filter) =>
+      compileFilter(text(filter, 'Name') ?? '', strings(child(filter, 'Value'))),
+    );
     const after = nextToken ? decodeToken(nextToken).after : 0;
 
     let candidates: Iterable<InstanceRecord>;
@@ -560,7 +619,8 @@ export function createEc2Service(ctx: EmulatorContext, options: Ec2Options = {})
 
   function compileFilter(name: string, values: string[]): (instance: InstanceRecord) => boolean {
     const patterns = values.map(wildcard);
-    const any = (value: string | undefined) => value !== undefined && patterns.some((pattern) => pattern.test(value));
+    const any = (value: string | undefined) =>
+      value !== undefined && patterns.some((pattern) => pattern.test(value));
     const offset = clock.offset();
     if (name.startsWith('tag:')) {
       const key = name.slice(4);
@@ -600,8 +660,10 @@ export function createEc2Service(ctx: EmulatorContext, options: Ec2Options = {})
   function runInstances(request: EmulatorRequest, tree: QueryTree): EmulatorResponse {
     const minCount = integer(tree, 'MinCount', 'MinCount');
     const maxCount = integer(tree, 'MaxCount', 'MaxCount');
-    if (minCount === undefined) throw new Ec2Error('MissingParameter', 'The request must contain the parameter MinCount');
-    if (maxCount === undefined) throw new Ec2Error('MissingParameter', 'The request must contain the parameter MaxCount');
+    if (minCount === undefined)
+      throw new Ec2Error('MissingParameter', 'The request must contain the parameter MinCount');
+    if (maxCount === undefined)
+      throw new Ec2Error('MissingParameter', 'The request must contain the parameter MaxCount');
     if (minCount < 1 || maxCount < minCount) {
       throw new Ec2Error(
         'InvalidParameterValue',
@@ -612,16 +674,20 @@ export function createEc2Service(ctx: EmulatorContext, options: Ec2Options = {})
     checkClientToken(clientToken);
     const template = resolveTemplate(tree.LaunchTemplate);
     const imageId = text(tree, 'ImageId') ?? template?.imageId;
-    if (!template && !imageId) throw new Ec2Error('MissingParameter', 'The request must contain the parameter ImageId');
+    if (!template && !imageId)
+      throw new Ec2Error('MissingParameter', 'The request must contain the parameter ImageId');
     const instanceType = text(tree, 'InstanceType') ?? template?.instanceType ?? defaultInstanceType;
-    const market: Market = text(child(tree.InstanceMarketOptions, 'MarketType')) === 'spot' ? 'spot' : 'on-demand';
+    const market: Market =
+      text(child(tree.InstanceMarketOptions, 'MarketType')) === 'spot' ? 'spot' : 'on-demand';
     const tags = tagsFromSpecifications(tree.TagSpecification, 'instance', clock.offset());
     const subnetId = text(tree, 'SubnetId');
     if (isTrue(tree, 'DryRun')) throw dryRun();
 
     const previous = replay(request, clientToken);
     if (previous) {
-      const instances = previous.instanceIds.map((id) => state.instances.get(id)).filter((i) => i !== undefined);
+      const instances = previous.instanceIds
+        .map((id) => state.instances.get(id))
+        .filter((i) => i !== undefined);
       if (instances.length > 0 && instances.every((instance) => instance.state === 'terminated')) {
         throw new Ec2Error(
           'IdempotentInstanceTerminated',
@@ -645,7 +711,9 @@ export function createEc2Service(ctx: EmulatorContext, options: Ec2Options = {})
       ...(subnetId ? { subnetId } : {}),
       ...(imageId ? { imageId } : {}),
       ...(clientToken ? { clientToken } : {}),
-      ...(template ? { launchTemplate: { id: template.id, name: template.name, version: template.version } } : {}),
+      ...(template
+        ? { launchTemplate: { id: template.id, name: template.name, version: template.version } }
+        : {}),
     });
     consumeCapacity(instanceType, market, launched.length);
     const reservationId = launched[0]!.reservationId;
@@ -662,7 +730,11 @@ export function createEc2Service(ctx: EmulatorContext, options: Ec2Options = {})
       ),
     ];
     if (clientToken) {
-      launchesByClientToken.set(`${request.region}\u0000${clientToken}`, { fingerprint: fingerprint(request.form), instanceIds, render });
+      launchesByClientToken.set(`${request.region}\u0000${clientToken}`, {
+        fingerprint: fingerprint(request.form),
+        instanceIds,
+        render,
+      });
     }
     return ok('RunInstances', render());
   }
@@ -670,13 +742,18 @@ export function createEc2Service(ctx: EmulatorContext, options: Ec2Options = {})
   function createFleet(request: EmulatorRequest, tree: QueryTree): EmulatorResponse {
     const type = text(tree, 'Type') ?? 'maintain';
     if (type !== 'instant') {
-      throw new Ec2Error('UnsupportedOperation', `The emulator supports CreateFleet with Type=instant only, not ${type}.`);
+      throw new Ec2Error(
+        'UnsupportedOperation',
+        `The emulator supports CreateFleet with Type=instant only, not ${type}.`,
+      );
     }
     const configs = members(tree.LaunchTemplateConfigs);
-    if (configs.length === 0) throw new Ec2Error('MissingParameter', 'The request must contain the parameter LaunchTemplateConfigs');
+    if (configs.length === 0)
+      throw new Ec2Error('MissingParameter', 'The request must contain the parameter LaunchTemplateConfigs');
     const target = tree.TargetCapacitySpecification;
     const total = integer(target, 'TotalTargetCapacity', 'TotalTargetCapacity');
-    if (total === undefined) throw new Ec2Error('MissingParameter', 'The request must contain the parameter TotalTargetCapacity');
+    if (total === undefined)
+      throw new Ec2Error('MissingParameter', 'The request must contain the parameter TotalTargetCapacity');
     if (total < 1) throw new Ec2Error('InvalidParameterValue', 'TotalTargetCapacity must be at least 1');
     const defaultType = text(target, 'DefaultTargetCapacityType') === 'spot' ? 'spot' : 'on-demand';
     const onDemandTarget = integer(target, 'OnDemandTargetCapacity', 'OnDemandTargetCapacity');
@@ -699,7 +776,11 @@ export function createEc2Service(ctx: EmulatorContext, options: Ec2Options = {})
       const overrides = members(child(config, 'Overrides'));
       const base = { configIndex, launchTemplate };
       if (overrides.length === 0) {
-        candidates.push({ ...base, instanceType: template?.instanceType ?? defaultInstanceType, order: candidates.length });
+        candidates.push({
+          ...base,
+          instanceType: template?.instanceType ?? defaultInstanceType,
+          order: candidates.length,
+        });
       }
       for (const override of overrides) {
         const priority = text(override, 'Priority');
@@ -717,7 +798,9 @@ export function createEc2Service(ctx: EmulatorContext, options: Ec2Options = {})
         });
       }
     });
-    candidates.sort((a, b) => (a.priority ?? Number.MAX_VALUE) - (b.priority ?? Number.MAX_VALUE) || a.order - b.order);
+    candidates.sort(
+      (a, b) => (a.priority ?? Number.MAX_VALUE) - (b.priority ?? Number.MAX_VALUE) || a.order - b.order,
+    );
     const tags = tagsFromSpecifications(tree.TagSpecification, 'instance', clock.offset());
     if (isTrue(tree, 'DryRun')) throw dryRun();
 
@@ -731,7 +814,8 @@ export function createEc2Service(ctx: EmulatorContext, options: Ec2Options = {})
       let remaining = wanted;
       for (const candidate of candidates) {
         if (remaining <= 0) break;
-        const weight = candidate.weightedCapacity && candidate.weightedCapacity > 0 ? candidate.weightedCapacity : 1;
+        const weight =
+          candidate.weightedCapacity && candidate.weightedCapacity > 0 ? candidate.weightedCapacity : 1;
         const needed = Math.ceil(remaining / weight);
         const count = Math.min(needed, availableCapacity(candidate.instanceType, market));
         if (count > 0) {
@@ -751,7 +835,12 @@ export function createEc2Service(ctx: EmulatorContext, options: Ec2Options = {})
         }
         if (count < needed) {
           const zone = candidate.availabilityZone ?? `${request.region}a`;
-          outcomes.push({ candidate, market, instanceIds: [], error: insufficient(candidate.instanceType, zone) });
+          outcomes.push({
+            candidate,
+            market,
+            instanceIds: [],
+            error: insufficient(candidate.instanceType, zone),
+          });
         }
       }
     }
@@ -771,7 +860,9 @@ export function createEc2Service(ctx: EmulatorContext, options: Ec2Options = {})
           candidate.subnetId ? el('subnetId', candidate.subnetId) : undefined,
           candidate.availabilityZone ? el('availabilityZone', candidate.availabilityZone) : undefined,
           candidate.priority !== undefined ? el('priority', candidate.priority) : undefined,
-          candidate.weightedCapacity !== undefined ? el('weightedCapacity', candidate.weightedCapacity) : undefined,
+          candidate.weightedCapacity !== undefined
+            ? el('weightedCapacity', candidate.weightedCapacity)
+            : undefined,
         ),
       );
     const render = (): XmlNode[] => [
@@ -814,13 +905,18 @@ export function createEc2Service(ctx: EmulatorContext, options: Ec2Options = {})
 
   function terminateInstances(request: EmulatorRequest, tree: QueryTree): EmulatorResponse {
     const ids = strings(tree.InstanceId);
-    if (ids.length === 0) throw new Ec2Error('MissingParameter', 'The request must contain the parameter InstanceId');
-    if (ids.length > 1000) throw new Ec2Error('InvalidParameterValue', 'You can terminate up to 1000 instances per request.');
+    if (ids.length === 0)
+      throw new Ec2Error('MissingParameter', 'The request must contain the parameter InstanceId');
+    if (ids.length > 1000)
+      throw new Ec2Error('InvalidParameterValue', 'You can terminate up to 1000 instances per request.');
     const instances = checkIds(ids, request.region);
     if (isTrue(tree, 'DryRun')) throw dryRun();
     const changes = instances.map((instance) => {
       const previous = instance.state;
-      shutDown(instance, { code: 'Client.UserInitiatedShutdown', message: 'Client.UserInitiatedShutdown: User initiated shutdown' });
+      shutDown(instance, {
+        code: 'Client.UserInitiatedShutdown',
+        message: 'Client.UserInitiatedShutdown: User initiated shutdown',
+      });
       return [
         el('instanceId', instance.id),
         el('currentState', el('code', INSTANCE_STATE_CODES[instance.state]), el('name', instance.state)),
@@ -832,7 +928,8 @@ export function createEc2Service(ctx: EmulatorContext, options: Ec2Options = {})
 
   function tagTargets(request: EmulatorRequest, tree: QueryTree): InstanceRecord[] {
     const ids = strings(tree.ResourceId);
-    if (ids.length === 0) throw new Ec2Error('MissingParameter', 'The request must contain the parameter ResourceId');
+    if (ids.length === 0)
+      throw new Ec2Error('MissingParameter', 'The request must contain the parameter ResourceId');
     const others = ids.filter((id) => !id.startsWith('i-'));
     if (others.length > 0) throw new Ec2Error('InvalidID', `The ID '${others[0]}' is not valid`);
     return checkIds(ids, request.region);
@@ -841,11 +938,14 @@ export function createEc2Service(ctx: EmulatorContext, options: Ec2Options = {})
   function createTags(request: EmulatorRequest, tree: QueryTree): EmulatorResponse {
     const instances = tagTargets(request, tree);
     const tags = members(tree.Tag).map((tag) => ({ key: text(tag, 'Key'), value: text(tag, 'Value') ?? '' }));
-    if (tags.length === 0) throw new Ec2Error('MissingParameter', 'The request must contain the parameter Tag');
+    if (tags.length === 0)
+      throw new Ec2Error('MissingParameter', 'The request must contain the parameter Tag');
     for (const tag of tags) {
-      if (tag.key === undefined) throw new Ec2Error('MissingParameter', 'The request must contain the parameter Tag.N.Key');
+      if (tag.key === undefined)
+        throw new Ec2Error('MissingParameter', 'The request must contain the parameter Tag.N.Key');
       checkTagKey(tag.key);
-      if (tag.value.length > 256) throw new Ec2Error('InvalidParameterValue', 'Tag value exceeds the maximum length of 256 characters');
+      if (tag.value.length > 256)
+        throw new Ec2Error('InvalidParameterValue', 'Tag value exceeds the maximum length of 256 characters');
     }
     for (const instance of instances) {
       const keys = new Set([...instance.tags.keys(), ...tags.map((tag) => tag.key!)]);
@@ -872,7 +972,8 @@ export function createEc2Service(ctx: EmulatorContext, options: Ec2Options = {})
         if (tag.key === undefined) continue;
         const current = instance.tags.get(tag.key);
         if (current === undefined) continue;
-        if (tag.value === undefined || tagValueToWall(current, offset) === tag.value) instance.tags.delete(tag.key);
+        if (tag.value === undefined || tagValueToWall(current, offset) === tag.value)
+          instance.tags.delete(tag.key);
       }
     }
     return ok('DeleteTags', [el('return', true)]);
@@ -895,7 +996,11 @@ export function createEc2Service(ctx: EmulatorContext, options: Ec2Options = {})
     handle(request) {
       const action = actions[request.action];
       try {
-        if (!action) throw new Ec2Error('InvalidAction', `The action ${request.action} is not valid for this web service.`);
+        if (!action)
+          throw new Ec2Error(
+            'InvalidAction',
+            `The action ${request.action} is not valid for this web service.`,
+          );
         return action(request, queryTree(request.form));
       } catch (error) {
         if (error instanceof Ec2Error) return errorResponse(error.code, error.message, error.status);
@@ -905,7 +1010,8 @@ export function createEc2Service(ctx: EmulatorContext, options: Ec2Options = {})
     resourceUnits(request) {
       const tree = queryTree(request.form);
       if (request.action === 'RunInstances') return Number(text(tree, 'MaxCount') ?? 0) || 0;
-      if (request.action === 'CreateFleet') return Number(text(tree.TargetCapacitySpecification, 'TotalTargetCapacity') ?? 0) || 0;
+      if (request.action === 'CreateFleet')
+        return Number(text(tree.TargetCapacitySpecification, 'TotalTargetCapacity') ?? 0) || 0;
       if (request.action === 'TerminateInstances') return strings(tree.InstanceId).length;
       return 0;
     },

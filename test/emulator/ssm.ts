@@ -25,7 +25,13 @@ export interface SsmService {
   handle(request: EmulatorRequest): EmulatorResponse;
   errorResponse(code: string, message: string, status: number): EmulatorResponse;
   /** Writes a parameter directly (seeding, the simulator); no validation. */
-  put(region: string, name: string, value: string, type?: ParameterType, lastModified?: number): ParameterRecord;
+  put(
+    region: string,
+    name: string,
+    value: string,
+    type?: ParameterType,
+    lastModified?: number,
+  ): ParameterRecord;
   get(region: string, name: string): ParameterRecord | undefined;
   delete(region: string, name: string): boolean;
   parameters(region?: string): ParameterView[];
@@ -55,7 +61,8 @@ type Json = Record<string, unknown>;
 
 function asObject(input: unknown): Json {
   if (input === undefined || input === null) return {};
-  if (typeof input !== 'object' || Array.isArray(input)) throw new SsmError('SerializationException', 'Start of structure or map found where not expected.');
+  if (typeof input !== 'object' || Array.isArray(input))
+    throw new SsmError('SerializationException', 'Start of structure or map found where not expected.');
   return input as Json;
 }
 
@@ -69,7 +76,9 @@ function optionalString(input: Json, key: string): string | undefined {
 function requiredString(input: Json, key: string, member: string): string {
   const value = optionalString(input, key);
   if (value === undefined) {
-    throw validation(`1 validation error detected: Value null at '${member}' failed to satisfy constraint: Member must not be null`);
+    throw validation(
+      `1 validation error detected: Value null at '${member}' failed to satisfy constraint: Member must not be null`,
+    );
   }
   return value;
 }
@@ -85,14 +94,18 @@ function stringList(input: Json, key: string): string[] | undefined {
 
 function checkName(name: string): void {
   if (name.length === 0 || name.length > 2048) {
-    throw validation(`1 validation error detected: Value '${name}' at 'name' failed to satisfy constraint: Member must have length between 1 and 2048`);
+    throw validation(
+      `1 validation error detected: Value '${name}' at 'name' failed to satisfy constraint: Member must have length between 1 and 2048`,
+    );
   }
   if (!/^[a-zA-Z0-9_.\-/]+$/.test(name)) {
     throw validation('Parameter name must only contain letters, numbers, and the symbols .-_/');
   }
-  if (name.includes('/') && !name.startsWith('/')) throw validation('Parameter name must be a fully qualified name.');
+  if (name.includes('/') && !name.startsWith('/'))
+    throw validation('Parameter name must be a fully qualified name.');
   if (name.split('/').length - 1 > 15) throw validation("Parameter name hierarchy can't exceed 15 levels.");
-  if (/^\/?(aws|ssm)/i.test(name)) throw validation('Parameter name: can\'t be prefixed with "aws" or "ssm" (case-insensitive).');
+  if (/^\/?(aws|ssm)/i.test(name))
+    throw validation('Parameter name: can\'t be prefixed with "aws" or "ssm" (case-insensitive).');
 }
 
 function encodeToken(after: string): string {
@@ -145,7 +158,9 @@ export function createSsmService(ctx: EmulatorContext, options: SsmOptions = {})
   }
 
   function ciphertext(parameter: ParameterRecord): string {
-    const digest = createHash('sha256').update(`${parameter.name}\u0000${parameter.version}\u0000${parameter.value}`).digest('base64');
+    const digest = createHash('sha256')
+      .update(`${parameter.name}\u0000${parameter.version}\u0000${parameter.value}`)
+      .digest('base64');
     return `AQICAHh${digest}`;
   }
 
@@ -175,7 +190,13 @@ export function createSsmService(ctx: EmulatorContext, options: SsmOptions = {})
     };
   }
 
-  function put(region: string, name: string, value: string, type: ParameterType = 'SecureString', lastModified?: number): ParameterRecord {
+  function put(
+    region: string,
+    name: string,
+    value: string,
+    type: ParameterType = 'SecureString',
+    lastModified?: number,
+  ): ParameterRecord {
     const byName = regionParameters(state, region);
     const existing = byName.get(name);
     const parameter: ParameterRecord = {
@@ -204,7 +225,12 @@ export function createSsmService(ctx: EmulatorContext, options: SsmOptions = {})
   }
 
   /** One page of the sorted names that pass `keep`, after the cursor in `nextToken`. */
-  function page(region: string, nextToken: string | undefined, maxResults: number, keep: (name: string) => boolean) {
+  function page(
+    region: string,
+    nextToken: string | undefined,
+    maxResults: number,
+    keep: (name: string) => boolean,
+  ) {
     const sorted = names(region);
     const size = pageSize(maxResults);
     const items: ParameterRecord[] = [];
@@ -229,7 +255,8 @@ export function createSsmService(ctx: EmulatorContext, options: SsmOptions = {})
   function maxResultsOf(input: Json, limit: number): number {
     const raw = input.MaxResults;
     if (raw === undefined || raw === null) return limit;
-    if (typeof raw !== 'number' || !Number.isInteger(raw)) throw new SsmError('SerializationException', 'MaxResults must be an integer');
+    if (typeof raw !== 'number' || !Number.isInteger(raw))
+      throw new SsmError('SerializationException', 'MaxResults must be an integer');
     if (raw > limit) {
       throw validation(
         `1 validation error detected: Value '${raw}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to ${limit}`,
@@ -245,9 +272,12 @@ export function createSsmService(ctx: EmulatorContext, options: SsmOptions = {})
 
   function pathMatcher(rawPath: string, recursive: boolean): (name: string) => boolean {
     if (!rawPath.startsWith('/')) {
-      throw validation('The parameter doesn\'t meet the parameter name requirements. The parameter name must begin with a forward slash "/".');
+      throw validation(
+        'The parameter doesn\'t meet the parameter name requirements. The parameter name must begin with a forward slash "/".',
+      );
     }
-    if (rawPath.split('/').length - 1 > 15) throw validation("Parameter path hierarchy can't exceed 15 levels.");
+    if (rawPath.split('/').length - 1 > 15)
+      throw validation("Parameter path hierarchy can't exceed 15 levels.");
     const path = rawPath.length > 1 ? rawPath.replace(/\/+$/, '') : rawPath;
     const prefix = path === '/' ? '/' : `${path}/`;
     return (name) => name.startsWith(prefix) && (recursive || !name.slice(prefix.length).includes('/'));
@@ -256,7 +286,9 @@ export function createSsmService(ctx: EmulatorContext, options: SsmOptions = {})
   function namesArgument(input: Json): string[] {
     const list = stringList(input, 'Names');
     if (!list || list.length < 1) {
-      throw validation("1 validation error detected: Value '[]' at 'names' failed to satisfy constraint: Member must have length greater than or equal to 1");
+      throw validation(
+        "1 validation error detected: Value '[]' at 'names' failed to satisfy constraint: Member must have length greater than or equal to 1",
+      );
     }
     if (list.length > 10) {
       throw validation(
@@ -273,7 +305,9 @@ export function createSsmService(ctx: EmulatorContext, options: SsmOptions = {})
       const type = optionalString(input, 'Type');
       checkName(name);
       if (value.length === 0) {
-        throw validation("1 validation error detected: Value at 'value' failed to satisfy constraint: Member must have length greater than or equal to 1");
+        throw validation(
+          "1 validation error detected: Value at 'value' failed to satisfy constraint: Member must have length greater than or equal to 1",
+        );
       }
       if (value.length > MAX_VALUE_LENGTH) {
         throw validation(
@@ -287,9 +321,13 @@ export function createSsmService(ctx: EmulatorContext, options: SsmOptions = {})
       }
       const existing = regionParameters(state, region).get(name);
       if (existing && input.Overwrite !== true) {
-        throw new SsmError('ParameterAlreadyExists', 'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.');
+        throw new SsmError(
+          'ParameterAlreadyExists',
+          'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.',
+        );
       }
-      if (!existing && type === undefined) throw validation('A parameter type is required when you create a parameter.');
+      if (!existing && type === undefined)
+        throw validation('A parameter type is required when you create a parameter.');
       if (!existing && regionParameters(state, region).size >= maxParameters) {
         throw new SsmError(
           'ParameterLimitExceeded',
@@ -332,7 +370,8 @@ export function createSsmService(ctx: EmulatorContext, options: SsmOptions = {})
       const maxResults = maxResultsOf(input, 50);
       const predicates: ((name: string, parameter: ParameterRecord) => boolean)[] = [];
       const filters = input.ParameterFilters;
-      if (filters !== undefined && !Array.isArray(filters)) throw new SsmError('SerializationException', 'ParameterFilters must be a list');
+      if (filters !== undefined && !Array.isArray(filters))
+        throw new SsmError('SerializationException', 'ParameterFilters must be a list');
       for (const raw of (filters ?? []) as Json[]) {
         const key = optionalString(raw, 'Key');
         const option = optionalString(raw, 'Option');
@@ -342,12 +381,21 @@ export function createSsmService(ctx: EmulatorContext, options: SsmOptions = {})
           predicates.push((name) => matchers.some((matches) => matches(name)));
         } else if (key === 'Name') {
           predicates.push((name) =>
-            values.some((value) => (option === 'BeginsWith' ? name.startsWith(value) : option === 'Contains' ? name.includes(value) : name === value)),
+            values.some((value) =>
+              option === 'BeginsWith'
+                ? name.startsWith(value)
+                : option === 'Contains'
+                  ? name.includes(value)
+                  : name === value,
+            ),
           );
         } else if (key === 'Type') {
           predicates.push((_name, parameter) => values.includes(parameter.type));
         } else {
-          throw new SsmError('InvalidFilterKey', `The filter key ${String(key)} is not supported by the emulator.`);
+          throw new SsmError(
+            'InvalidFilterKey',
+            `The filter key ${String(key)} is not supported by the emulator.`,
+          );
         }
       }
       const byName = regionParameters(state, region);
@@ -400,7 +448,8 @@ export function createSsmService(ctx: EmulatorContext, options: SsmOptions = {})
     handle(request) {
       try {
         const operation = operations[request.action];
-        if (!operation) throw new SsmError('UnknownOperationException', `Unknown operation ${request.action}`);
+        if (!operation)
+          throw new SsmError('UnknownOperationException', `Unknown operation ${request.action}`);
         const output = operation(request.region, asObject(request.json));
         return {
           status: 200,

@@ -4,7 +4,8 @@
 export type Service = 'ec2' | 'ssm' | 'github';
 export type Caller = 'action' | 'instance';
 
-export type Ec2InstanceState = 'pending' | 'running' | 'shutting-down' | 'terminated' | 'stopping' | 'stopped';
+export type Ec2InstanceState =
+  'pending' | 'running' | 'shutting-down' | 'terminated' | 'stopping' | 'stopped';
 
 export const INSTANCE_STATE_CODES: Record<Ec2InstanceState, number> = {
   pending: 0,
@@ -144,7 +145,15 @@ export interface EmulatorState {
   queuedJobs: Map<number, JobRecord>;
   tokens: Map<string, IssuedToken>;
   secrets: Set<string>;
-  counters: { instanceSeq: number; runnerId: number; runId: number; jobId: number; repoId: number; installationId: number; ip: number };
+  counters: {
+    instanceSeq: number;
+    runnerId: number;
+    runId: number;
+    jobId: number;
+    repoId: number;
+    installationId: number;
+    ip: number;
+  };
 }
 
 export function createState(): EmulatorState {
@@ -162,7 +171,15 @@ export function createState(): EmulatorState {
     queuedJobs: new Map(),
     tokens: new Map(),
     secrets: new Set(),
-    counters: { instanceSeq: 0, runnerId: 0, runId: 1000, jobId: 50_000, repoId: 100, installationId: 4000, ip: 0 },
+    counters: {
+      instanceSeq: 0,
+      runnerId: 0,
+      runId: 1000,
+      jobId: 50_000,
+      repoId: 100,
+      installationId: 4000,
+      ip: 0,
+    },
   };
 }
 

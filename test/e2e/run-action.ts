@@ -1,0 +1,121 @@
+// Runs the bundled action (dist/index.js) as the Actions runner does: a child process with INPUT_*
+// variables and the GITHUB_STEP_SUMMARY / GITHUB_OUTPUT / GITHUB_EVENT_PATH files.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ACTION = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/index.js');
+
+export interface ActionRun {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  summary: string;
+  outputs: Record<string, string>;
+  /** `::error::` lines, decoded. */
+  errors: string[];
+  result?: {
+    launched: number;
+    removed: number;
+    failed: number;
+    skipped: number;
+    outcomes: { action: string; target: string; status: string; code?: string; reason: string }[];
+  };
+}
+
+export interface RunOptions {
+  /** Base URL of the emulator (GitHub and AWS on one port). */
+  url: string;
+  inputs: Record<string, string>;
+  /** Pools file text, written to the workspace as .github/runner-scaler.yml. */
+  pools: string;
+  event?: { name: string; payload: unknown };
+  env?: Record<string, string>;
+  runId?: number;
+  /** Kill the process after this many ms (crash tests). */
+  killAfterMs?: number;
+}
+
+/** Parses the GITHUB_OUTPUT file format (`name<<delimiter`, value lines, `delimiter`). */
+export function parseOutputs(text: string): Record<string, string> {
+  const outputs: Record<string, string> = {};
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const match = /^([^<=]+)<<(.+)$/.exec(lines[i] ?? '');
+    if (!match) continue;
+    const [, name, delimiter] = match as unknown as [string, string, string];
+    const value: string[] = [];
+    for (i++; i < lines.length && lines[i] !== delimiter; i++) value.push(lines[i] ?? '');
+    outputs[name] = value.join('\n');
+  }
+  return outputs;
+}
+
+export async function runAction(options: RunOptions): Promise<ActionRun> {
+  const workspace = mkdtempSync(path.join(tmpdir(), 'rs-e2e-'));
+  const file = (name: string, content = '') => {
+    const p = path.join(workspace, name);
+    writeFileSync(p, content);
+    return p;
+  };
+  const config = path.join(workspace, '.github');
+  await import('node:fs/promises').then((fs) => fs.mkdir(config, { recursive: true }));
+  file('.github/runner-scaler.yml', options.pools);
+  const summaryFile = file('summary.md');
+  const outputFile = file('output.txt');
+  const inputs = Object.fromEntries(
+    Object.entries(options.inputs).map(([k, v]) => [`INPUT_${k.replace(/ /g, '_').toUpperCase()}`, v]),
+  );
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: workspace,
+    GITHUB_ACTIONS: 'true',
+    GITHUB_WORKSPACE: workspace,
+    GITHUB_API_URL: options.url,
+    GITHUB_SERVER_URL: 'https://github.com',
+    GITHUB_RUN_ID: String(options.runId ?? 1000),
+    GITHUB_RUN_ATTEMPT: '1',
+    GITHUB_REPOSITORY: 'acme/infra',
+    GITHUB_STEP_SUMMARY: summaryFile,
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_EVENT_NAME: options.event?.name ?? 'schedule',
+    GITHUB_EVENT_PATH: file('event.json', JSON.stringify(options.event?.payload ?? {})),
+    AWS_ENDPOINT_URL: options.url,
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'emulator-secret',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    ...inputs,
+    ...options.env,
+  };
+  const child = spawn(process.execPath, [ACTION], { cwd: workspace, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timer = options.killAfterMs
+    ? setTimeout(() => child.kill('SIGKILL'), options.killAfterMs)
+    : undefined;
+  const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.on('close', (code, sig) => resolve([code, sig])),
+  );
+  clearTimeout(timer);
+  const outputs = parseOutputs(readFileSync(outputFile, 'utf8'));
+  const errors = stdout
+    .split('\n')
+    .filter((l) => l.startsWith('::error::'))
+    .map((l) => decodeURIComponent(l.slice(9).replace(/%0A/g, '\n').replace(/%0D/g, '\r')));
+  return {
+    exitCode,
+    signal,
+    stdout,
+    stderr,
+    summary: readFileSync(summaryFile, 'utf8'),
+    outputs,
+    errors,
+    result: outputs.result ? JSON.parse(outputs.result) : undefined,
+  };
+}
