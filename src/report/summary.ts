@@ -68,6 +68,30 @@ function limited<T>(
   };
 }
 
+/** Outcomes alike but for their target (status, action, pool, reason, code) share one row when there are many. */
+export function groupOutcomes(outcomes: Outcome[], threshold = 3): Outcome[] {
+  const groups = new Map<string, Outcome[]>();
+  for (const o of outcomes) {
+    const key = JSON.stringify([o.status, o.action, o.pool, o.reason, o.code]);
+    const group = groups.get(key);
+    if (group) group.push(o);
+    else groups.set(key, [o]);
+  }
+  return [...groups.values()].flatMap((group) => {
+    const first = group[0] as Outcome;
+    if (group.length <= threshold) return group;
+    const names = group.slice(0, 3).map((o) => o.target);
+    const sameDetail = group.every((o) => o.detail === first.detail);
+    return [
+      {
+        ...first,
+        target: `${group.length} × ${names.join(', ')}, …`,
+        detail: sameDetail ? first.detail : undefined,
+      },
+    ];
+  });
+}
+
 export interface SummaryInput {
   plan: Plan;
   outcomes?: Outcome[];
@@ -97,7 +121,7 @@ export function renderSummary({ plan, outcomes, totals: t, environment, dryRun }
 
   if (outcomes) {
     const failures = outcomes.filter((o) => o.status === 'failed');
-    const ordered = [...failures, ...outcomes.filter((o) => o.status !== 'failed')];
+    const ordered = groupOutcomes([...failures, ...outcomes.filter((o) => o.status !== 'failed')]);
     const { rows, rest } = limited(
       ordered,
       (o) => [

@@ -30,8 +30,10 @@ export interface Ec2BudgetOptions {
 }
 
 export interface SsmBudgetOptions {
-  /** Transactions per second per operation. */
+  /** Transactions per second per operation (bucket capacity = refill per second = TPS). */
   tps?: Record<string, number>;
+  /** Explicit buckets per operation, e.g. a burst with a slow refill for a deterministic test. */
+  buckets?: Record<string, BucketSpec>;
 }
 
 export interface BudgetOptions {
@@ -261,6 +263,8 @@ export function createSsmBudget(
   for (const [action, tps] of Object.entries({ ...DEFAULT_SSM_TPS, ...options.tps })) {
     buckets.set(action, new TokenBucket({ capacity: tps, refillPerSecond: tps }, now));
   }
+  for (const [action, spec] of Object.entries(options.buckets ?? {}))
+    buckets.set(action, new TokenBucket(spec, now));
   return {
     take: (action) => buckets.get(action)?.take() ?? true,
   };

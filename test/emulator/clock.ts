@@ -39,15 +39,27 @@ interface QueuedEvent extends ScheduledEvent {
 /** setTimeout cannot wait longer than 2^31-1 ms; re-arming after an hour is cheaper anyway. */
 const MAX_TIMER_MS = 3_600_000;
 
-export function createClock(realNow: () => number = Date.now): Clock & { shift(ms: number): void } {
+/** The clock the scheduler drives: advance() pins time while it fires events, so that their effects are exact. */
+export interface SchedulerClock extends Clock {
+  pin(time: number): void;
+  /** Ends a pin: time flows with the wall clock again, `shiftMs` further ahead than before. */
+  release(shiftMs: number): void;
+}
+
+export function createClock(realNow: () => number = Date.now): SchedulerClock {
   let offset = 0;
+  let pinned: number | undefined;
   return {
-    now: () => realNow() + offset,
+    now: () => pinned ?? realNow() + offset,
     offset: () => offset,
     toWall: (time) => time - offset,
     fromWall: (wallMs) => wallMs + offset,
-    shift(ms: number) {
-      if (ms > 0) offset += ms;
+    pin(time) {
+      pinned = time;
+    },
+    release(shiftMs) {
+      pinned = undefined;
+      offset += Math.max(0, shiftMs);
     },
   };
 }
@@ -107,7 +119,7 @@ function before(a: QueuedEvent, b: QueuedEvent): boolean {
 }
 
 export function createScheduler(
-  clock: Clock & { shift(ms: number): void },
+  clock: SchedulerClock,
   onError: (error: unknown, label: string) => void,
 ): Scheduler {
   const heap = new EventHeap();
@@ -186,16 +198,24 @@ export function createScheduler(
     after: (delayMs, label, run) => at(clock.now() + Math.max(0, delayMs), label, run),
     async advance(ms: number): Promise<void> {
       if (stopped || !(ms > 0)) return;
-      const target = clock.now() + ms;
-      for (;;) {
-        dropCancelled();
-        const next = heap.peek();
-        if (!next || next.time > target) break;
-        heap.pop();
-        if (next.time > clock.now()) clock.shift(next.time - clock.now());
-        runEvent(next);
+      // Time stands still at each event while it runs, so an event scheduled `d` after another
+      // fires exactly `d` later, however busy the machine is. Every stored timestamp then moves
+      // back by exactly `ms`.
+      let current = clock.now();
+      const target = current + ms;
+      try {
+        for (;;) {
+          dropCancelled();
+          const next = heap.peek();
+          if (!next || next.time > target) break;
+          heap.pop();
+          current = Math.max(current, next.time);
+          clock.pin(current);
+          runEvent(next);
+        }
+      } finally {
+        clock.release(ms);
       }
-      if (target > clock.now()) clock.shift(target - clock.now());
       arm();
     },
     pending: () => live,

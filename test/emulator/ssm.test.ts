@@ -184,7 +184,11 @@ describe('DeleteParameters', () => {
 describe('budgets', () => {
   it('throttles PutParameter beyond its TPS with ThrottlingException (HTTP 400)', async () => {
     await emulator.stop();
-    emulator = await startEmulator({ simulator: false, budgets: { ssm: true } });
+    // PutParameter's burst of 3 with a slow refill, for a deterministic test; budgets.test.ts checks 3 TPS.
+    emulator = await startEmulator({
+      simulator: false,
+      budgets: { ssm: { buckets: { PutParameter: { capacity: 3, refillPerSecond: 0.001 } } } },
+    });
     ssm.destroy();
     ssm = ssmClient(emulator);
     const outcomes = await Promise.all(
