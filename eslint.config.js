@@ -17,7 +17,14 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/inputs.ts', 'test/**/*.ts', 'bench/**/*.ts', 'demo/**/*.ts', 'scripts/**/*.ts', '*.config.ts'],
+    files: [
+      'src/inputs.ts',
+      'test/**/*.ts',
+      'bench/**/*.ts',
+      'demo/**/*.ts',
+      'scripts/**/*.ts',
+      '*.config.ts',
+    ],
     rules: { 'no-restricted-properties': 'off' },
   },
 );
