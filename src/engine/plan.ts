@@ -37,6 +37,9 @@ export interface PlanOptions {
   extraLabels: string[];
 }
 
+/** Launch tokens of the same demand are equal within this window (the cron period). */
+export const TOKEN_WINDOW_MS = 5 * 60_000;
+
 export const GHOST_REASON = 'ghost: runner registered for an instance that no longer exists';
 
 const MS = { s: 1000, m: 60_000, h: 3_600_000 };
@@ -164,12 +167,12 @@ function planLaunch(
   );
 
   let want: number;
-  let token: string;
+  let token: (count: number) => string;
   let jobIds: number[] = [];
   let reason: string;
   if (options.count !== undefined) {
     want = options.count;
-    token = clientToken(['count', options.runKey, pool.name, want]);
+    token = (count) => clientToken(['count', options.runKey, pool.name, count]);
     reason = `count input: ${want} runner(s) requested`;
   } else {
     const jobs = [...state.jobs].sort((a, b) => a.id - b.id);
@@ -183,9 +186,13 @@ function planLaunch(
       ...(deficit > 0 ? [`min ${pool.min} idle`] : []),
     ];
     reason = `demand: ${parts.join(', ')}`;
-    // Served jobs identify job-driven launches; the pool's current members identify min top-ups.
+    // Served jobs identify job-driven launches; the pool's current members identify min top-ups. The time
+    // window keeps a token from being reused once its instances are gone (EC2 then refuses it), e.g. when an
+    // instance died before taking its job and the job is still queued.
     const members = present.map((m) => m.instance.id).sort();
-    token = clientToken(['demand', pool.name, want, ...jobIds.map(String), '|', ...(gap ? [] : members)]);
+    const window = Math.floor(options.now.getTime() / TOKEN_WINDOW_MS);
+    const served = ['|', ...jobIds.map(String), '|', ...(gap ? [] : members)];
+    token = (count: number) => clientToken(['demand', pool.name, count, window, ...served]);
   }
   if (want <= 0) return undefined;
   const count = Math.min(want, room);
@@ -195,7 +202,7 @@ function planLaunch(
     kind: 'launch',
     pool: pool.name,
     count,
-    clientToken: token,
+    clientToken: token(count),
     jobIds,
     extraLabels: options.count !== undefined ? options.extraLabels : [],
     reason: `${reason}${capped}`,

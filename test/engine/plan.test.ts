@@ -168,6 +168,21 @@ describe('plan: scale-up demand', () => {
     expect(a?.kind === 'launch' && a.clientToken.length).toBeLessThanOrEqual(64);
   });
 
+  it('the same demand in a later cron window gets a new ClientToken (the old instances may be gone)', () => {
+    const token = (now: Date) => {
+      const launch = plan(snapshot({ jobs: [linuxJobs(3)] }), config(pool()), {
+        mode: 'reconcile',
+        now,
+        runKey: 'r',
+        extraLabels: [],
+      }).actions.find((a) => a.kind === 'launch');
+      return launch?.kind === 'launch' ? launch.clientToken : '';
+    };
+    const windowStart = new Date(Math.floor(NOW.getTime() / 300_000) * 300_000);
+    expect(token(windowStart)).toBe(token(new Date(windowStart.getTime() + 299_000)));
+    expect(token(windowStart)).not.toBe(token(new Date(windowStart.getTime() + 300_000)));
+  });
+
   it('the jobs served are the ones beyond the supply, identified by id', () => {
     const result = run({ jobs: [linuxJobs(5)], members: times(2, { age: 20, runner: 'idle' }) }, 'scale-up');
     const launch = result.actions.find((a) => a.kind === 'launch');
