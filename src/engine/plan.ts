@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type {
   Action,
   Config,
+  Instance,
   LaunchAction,
   Mode,
   Plan,
@@ -209,6 +210,38 @@ function planLaunch(
   };
 }
 
+function groupByPool(instances: Instance[]): Map<string, Instance[]> {
+  const byPool = new Map<string, Instance[]>();
+  for (const i of instances) {
+    const name = i.pool ?? '(no pool tag)';
+    const group = byPool.get(name);
+    if (group) group.push(i);
+    else byPool.set(name, [i]);
+  }
+  return byPool;
+}
+
+/** Settings for the instances of a pool no longer in the file: no minimum, no launches, default timeouts. */
+function retiredPool(name: string, region: string): PoolConfig {
+  return {
+    name,
+    labels: [],
+    region,
+    launchTemplate: { version: '$Default' },
+    instanceTypes: [],
+    subnets: [],
+    market: 'on-demand',
+    registration: 'jit',
+    min: 0,
+    max: 0,
+    idleTimeoutMs: 5 * MS.m,
+    bootTimeoutMs: 10 * MS.m,
+    minLifetimeMs: 2 * MS.m,
+    maxLifetimeMs: 24 * MS.h,
+    repositories: [],
+  };
+}
+
 function readProblems(snapshot: Snapshot): string[] {
   return (['instances', 'runners', 'parameters', 'jobs'] as const)
     .filter((key) => !snapshot[key].complete)
@@ -232,10 +265,21 @@ export function plan(snapshot: Snapshot, config: Config, options: PlanOptions): 
         parameter: parameters.get(i.id),
       })),
   }));
+  // A pool removed from the file scales to zero: its dead instances and idle runners go, busy ones finish.
   const known = new Set(config.pools.map((p) => p.name));
-  const unknown = snapshot.instances.items.filter((i) => !known.has(i.pool ?? ''));
-  if (unknown.length > 0 && !options.pool) {
-    notes.push(`${unknown.length} instance(s) of pools not in the pools file left alone`);
+  const retired = groupByPool(snapshot.instances.items.filter((i) => !known.has(i.pool ?? '')));
+  if (!options.pool) {
+    for (const [name, instances] of retired) {
+      const pool = retiredPool(name, instances[0]?.region ?? '');
+      const members = instances.map((i) => ({
+        ...classifyInstance(i, runners.get(i.id), pool, now),
+        parameter: parameters.get(i.id),
+      }));
+      states.push({ pool, jobs: [], members });
+      notes.push(
+        `pool ${name} is not in the pools file: its ${instances.length} instance(s) are scaled to zero`,
+      );
+    }
   }
   if (unmatched.length > 0) notes.push(`${unmatched.length} queued job(s) match no pool's labels`);
 

@@ -402,6 +402,33 @@ describe('plan: dead things', () => {
   });
 });
 
+describe('plan: a pool removed from the file', () => {
+  const world: World = {
+    members: [
+      { age: 30, runner: 'none', pool: 'old' },
+      { age: 30, runner: 'idle', pool: 'old', idleFor: 6 },
+      { age: 30, runner: 'idle', pool: 'old' },
+      { age: 30, runner: 'busy', pool: 'old' },
+    ],
+  };
+  it('is scaled to zero: dead and confirmed idle instances go, busy ones stay, nothing launched', () => {
+    const result = run(world, 'reconcile', { min: 3 });
+    const removals = removed(result.actions);
+    expect(removals.map((a) => [a.kind, a.pool])).toEqual([
+      ['terminate', 'old'],
+      ['remove-runner', 'old'],
+    ]);
+    expect(result.pools.map((p) => p.pool)).toEqual(['linux', 'old']);
+    expect(result.notes.join()).toMatch(/pool old is not in the pools file/);
+    expect(
+      result.actions.filter((a) => a.kind === 'launch').map((a) => a.kind === 'launch' && a.pool),
+    ).toEqual(['linux']);
+  });
+  it('is left alone by a run limited to one pool', () => {
+    expect(removed(run(world, 'reconcile', {}, { pool: 'linux' }).actions)).toEqual([]);
+  });
+});
+
 describe('plan: drain', () => {
   it('removes every idle runner regardless of min and idle time, keeps busy ones', () => {
     const world: World = {
