@@ -65,6 +65,9 @@ async function step(emulator: Emulator, title: string, inputs: Record<string, st
     inputs: { 'github-token': TOKEN, ...inputs },
     pools: POOLS,
     event: inputs.mode === 'drain' ? { name: 'workflow_dispatch', payload: {} } : undefined,
+    // Throws if a token, key or JIT config shows in the log, summary or outputs, or was never masked.
+    secrets: () => emulator.issuedSecrets(),
+    requireMasks: true,
   });
   console.log(renderMarkdown(result.summary));
   const outputs = ['launched', 'removed', 'failed'].map((k) => `${k}=${result.outputs[k] ?? '?'}`).join(' ');

@@ -34,27 +34,60 @@ const label = z
   .max(256)
   .regex(/^[^,\s]+$/, 'expected a label without commas or spaces');
 
+/**
+ * GitHub takes at most 100 labels per runner; the scaler adds `self-hosted` and, with `unique-label`,
+ * one more: 98 of the pool's own keep a JIT request valid after the instances were launched.
+ */
+export const MAX_POOL_LABELS = 98;
+
 const repository = z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'expected owner/name');
 
 const count = z.number().int().min(0).max(10_000);
 
+const LAUNCH_TEMPLATE_ID = /^lt-[0-9a-f]{1,17}$/;
+// EC2's rule for launch template names.
+const LAUNCH_TEMPLATE_NAME = /^[A-Za-z0-9()./_-]{3,128}$/;
+
+const launchTemplateId = z
+  .string()
+  .regex(LAUNCH_TEMPLATE_ID, 'expected a launch template id lt-<hex digits>');
+const launchTemplateName = z
+  .string()
+  .regex(LAUNCH_TEMPLATE_NAME, "expected a launch template name of 3-128 letters, digits, '().-/_'");
+
 const launchTemplate = z.union([
-  z.string().min(1, 'expected a launch template name or id'),
-  z.strictObject({
-    id: z
-      .string()
-      .regex(/^lt-[0-9a-f]+$/, 'expected a launch template id lt-…')
-      .optional(),
-    name: z.string().min(1).optional(),
-    version: z.union([z.string().min(1), z.number().int().positive()]).optional(),
-  }),
+  z
+    .string()
+    .regex(
+      new RegExp(`${LAUNCH_TEMPLATE_ID.source}|${LAUNCH_TEMPLATE_NAME.source}`),
+      "expected a launch template name (3-128 letters, digits, '().-/_') or id lt-<hex digits>",
+    ),
+  z
+    .strictObject({
+      id: launchTemplateId.optional(),
+      name: launchTemplateName.optional(),
+      version: z
+        .union([
+          z.string().regex(/^(\$Latest|\$Default|[1-9]\d{0,17})$/, 'expected $Latest, $Default or a number'),
+          z.number().int().positive(),
+        ])
+        .optional(),
+    })
+    .refine((t) => (t.id === undefined) !== (t.name === undefined), {
+      message: 'expected exactly one of id or name',
+    }),
 ]);
 
+// Instance type names: family (with generation and options), a dot, size (m7i.large, u-6tb1.metal).
+const instanceType = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]*\.[a-z0-9-]+$/, 'expected an EC2 instance type such as m7i.large');
+
 const poolFields = {
-  labels: z.array(label).min(1).max(99),
+  labels: z.array(label).min(1).max(MAX_POOL_LABELS),
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as eu-west-1'),
   launchTemplate,
-  instanceTypes: z.array(z.string().min(1)).max(50),
+  instanceTypes: z.array(instanceType).max(50),
   subnets: z.array(z.string().regex(/^subnet-[0-9a-z]+$/, 'expected a subnet id subnet-…')).max(50),
   market: z.enum(['on-demand', 'spot', 'spot-with-fallback']),
   registration: z.enum(['jit', 'token']),
@@ -70,7 +103,7 @@ const poolFields = {
 const poolSchema = z.strictObject(poolFields).partial();
 const defaultsSchema = z.strictObject(poolFields).omit({ labels: true }).partial();
 
-const fileSchema = z.strictObject({
+export const fileSchema = z.strictObject({
   environment: name('environment name').default('runner-scaler'),
   github: z
     .strictObject({
@@ -111,15 +144,63 @@ export class ConfigError extends Error {
 
 function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+  let text: string;
+  if (typeof value === 'number' || typeof value === 'bigint') text = String(value);
+  else {
+    try {
+      text = JSON.stringify(value) ?? String(value);
+    } catch {
+      // Too deeply nested for JSON.stringify (and for String() of nested arrays).
+      text = Array.isArray(value) ? 'a deeply nested list' : 'a deeply nested value';
+    }
+  }
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
-function formatIssues(source: string, issues: z.core.$ZodIssue[]): string {
+const POOL_KEYS = Object.keys(poolFields);
+const LAUNCH_TEMPLATE_KEYS = ['id', 'name', 'version'];
+
+/** The keys allowed where an unknown key was found, for the error message. */
+function allowedKeys(path: PropertyKey[]): string[] {
+  const [first, second, third] = path;
+  if (path.length === 0) return Object.keys(fileSchema.shape);
+  if (first === 'github' && path.length === 1)
+    return ['organization', 'repository', 'runnerGroupId', 'runnerGroup'];
+  if (first === 'defaults' && path.length === 1) return POOL_KEYS.filter((key) => key !== 'labels');
+  if (first === 'pools' && path.length === 2) return POOL_KEYS;
+  if (
+    (first === 'defaults' && second === 'launchTemplate') ||
+    (first === 'pools' && third === 'launchTemplate')
+  ) {
+    return LAUNCH_TEMPLATE_KEYS;
+  }
+  return [];
+}
+
+/**
+ * A failed union (a launch template string or object, a version string or number) as the issues of the
+ * branch whose type matched, or one issue naming every type the branches expected.
+ */
+function flattenUnion(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code !== 'invalid_union') return [issue];
+  const wrongType = (inner: z.core.$ZodIssue) => inner.code === 'invalid_type' && inner.path.length === 0;
+  const matched = issue.errors.find((branch) => branch.length > 0 && !branch.some(wrongType));
+  if (matched)
+    return matched.flatMap((inner) => flattenUnion({ ...inner, path: [...issue.path, ...inner.path] }));
+  const expected = issue.errors.flatMap((branch) =>
+    branch.flatMap((inner) => (inner.code === 'invalid_type' && wrongType(inner) ? [inner.expected] : [])),
+  );
+  return [{ ...issue, message: `expected ${[...new Set(expected)].join(' or ')}` }];
+}
+
+function formatIssues(source: string, allIssues: z.core.$ZodIssue[]): string {
+  const issues = allIssues.flatMap(flattenUnion);
   const lines = issues.slice(0, 10).map((issue) => {
     const where = (path: PropertyKey[]) => (path.length ? path.map(String).join('.') : '(top level)');
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => `  ${where([...issue.path, key])}: unknown key`).join('\n');
+      const allowed = allowedKeys(issue.path);
+      const expected = allowed.length > 0 ? `, expected one of ${allowed.join(', ')}` : '';
+      return issue.keys.map((key) => `  ${where([...issue.path, key])}: unknown key${expected}`).join('\n');
     }
     const got = 'input' in issue ? `, got ${describeValue(issue.input)}` : '';
     // A bad record key: the key's own rule says what was expected.
@@ -133,7 +214,7 @@ function formatIssues(source: string, issues: z.core.$ZodIssue[]): string {
 
 function resolveTemplate(value: z.infer<typeof launchTemplate>): PoolConfig['launchTemplate'] {
   if (typeof value === 'string') {
-    return value.startsWith('lt-')
+    return LAUNCH_TEMPLATE_ID.test(value)
       ? { id: value, version: '$Default' }
       : { name: value, version: '$Default' };
   }
@@ -146,7 +227,23 @@ export function parseConfig(text: string, source: string): Config {
   if (doc.errors.length > 0) {
     throw new ConfigError(`invalid pools file ${source}: ${doc.errors[0]?.message ?? 'YAML error'}`);
   }
-  const parsed = fileSchema.safeParse(doc.toJS() ?? {}, { reportInput: true });
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (error) {
+    // e.g. aliases that expand exponentially ("Excessive alias count…").
+    throw new ConfigError(
+      `invalid pools file ${source}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  // zod's record drops a `__proto__` key without a word: a pool of that name would vanish unnoticed.
+  const rawPools = (data as { pools?: unknown } | null)?.pools;
+  if (rawPools !== null && typeof rawPools === 'object' && Object.hasOwn(rawPools, '__proto__')) {
+    throw new ConfigError(
+      `invalid pools file ${source}:\n  pools.__proto__: expected a pool name of 1-40 letters, digits, '-', '_' or '.', got "__proto__"`,
+    );
+  }
+  const parsed = fileSchema.safeParse(data ?? {}, { reportInput: true });
   if (!parsed.success) throw new ConfigError(formatIssues(source, parsed.error.issues));
   const file = parsed.data;
 

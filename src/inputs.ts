@@ -1,5 +1,6 @@
 // Every action input and environment variable the action reads, parsed and validated once.
 import * as core from '@actions/core';
+import { createPrivateKey } from 'node:crypto';
 import path from 'node:path';
 import type { Mode } from './types.js';
 
@@ -30,6 +31,8 @@ export class InputError extends Error {
 }
 
 const MODES: readonly Mode[] = ['scale-up', 'scale-down', 'reconcile', 'drain'];
+/** A GitHub id: a whole number from 1, at most 16 digits (safe as a JavaScript number). */
+const POSITIVE_ID = /^[1-9]\d{0,15}$/;
 
 function bad(input: string, value: string, expected: string): InputError {
   const shown = value.length > 60 ? `${value.slice(0, 57)}...` : value;
@@ -43,16 +46,37 @@ function readBoolean(name: string): boolean {
   throw bad(name, value, 'true or false');
 }
 
-function readAuth(): GitHubAuthSettings {
+/** Masks the secret inputs; runs first, so that no error about any other input can print them. */
+function maskSecretInputs(): void {
   const token = core.getInput('github-token');
-  const appId = core.getInput('github-app-id').trim();
-  // Mask before anything else can print them; the runner masks line by line, so mask each line too.
   const privateKey = core.getInput('github-app-private-key');
   if (token) core.setSecret(token);
   if (privateKey) {
     core.setSecret(privateKey);
-    for (const line of privateKey.split(/\r?\n/)) if (line.trim().length > 8) core.setSecret(line.trim());
+    // The runner masks line by line: mask each line too, also of a key pasted with literal \n escapes.
+    for (const line of privateKey.split(/\r?\n|\\n/))
+      if (line.trim().length >= 8) core.setSecret(line.trim());
   }
+}
+
+/**
+ * Checks that the App's key can be read, without showing any of it, so that a bad key fails before the
+ * first API call. Apart from readSettings, which keeps to the text of the inputs.
+ */
+export function checkPrivateKey(auth: GitHubAuthSettings): void {
+  if (auth.kind !== 'app') return;
+  try {
+    createPrivateKey(auth.privateKey);
+  } catch (error) {
+    const reason = error instanceof Error && 'code' in error ? ` (${String(error.code)})` : '';
+    throw new InputError(`input 'github-app-private-key': not a PEM private key that can be read${reason}`);
+  }
+}
+
+function readAuth(): GitHubAuthSettings {
+  const token = core.getInput('github-token');
+  const appId = core.getInput('github-app-id').trim();
+  const privateKey = core.getInput('github-app-private-key');
   const installation = core.getInput('github-app-installation-id').trim();
 
   if (appId || privateKey) {
@@ -60,11 +84,11 @@ function readAuth(): GitHubAuthSettings {
       throw new InputError(
         "inputs 'github-token' and 'github-app-id': give one way to authenticate, not both",
       );
-    if (!/^\d+$/.test(appId)) throw bad('github-app-id', appId, 'the numeric id of the GitHub App');
+    if (!POSITIVE_ID.test(appId)) throw bad('github-app-id', appId, 'the numeric id of the GitHub App');
     if (!privateKey.includes('PRIVATE KEY-----')) {
       throw new InputError("input 'github-app-private-key': expected the App's PEM private key");
     }
-    if (installation && !/^\d+$/.test(installation)) {
+    if (installation && !POSITIVE_ID.test(installation)) {
       throw bad('github-app-installation-id', installation, 'a numeric installation id');
     }
     return {
@@ -79,10 +103,14 @@ function readAuth(): GitHubAuthSettings {
       "inputs 'github-app-id'/'github-app-private-key' or 'github-token': one is required",
     );
   }
+  if (installation) {
+    throw bad('github-app-installation-id', installation, "nothing unless 'github-app-id' is given");
+  }
   return { kind: 'token', token };
 }
 
 export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  maskSecretInputs();
   const mode = core.getInput('mode', { required: true }).trim();
   if (!MODES.includes(mode as Mode)) throw bad('mode', mode, MODES.join(', '));
 

@@ -11,9 +11,9 @@ import { plan } from './engine/plan.js';
 import { createOctokit, type GitHubLog } from './github/client.js';
 import { parseDemandEvent, type DemandEvent } from './github/events.js';
 import { createGitHubGateway } from './github/gateway.js';
-import { InputError, readSettings, type Settings } from './inputs.js';
+import { checkPrivateKey, InputError, readSettings, type Settings } from './inputs.js';
 import { renderSummary, resultJson, totals, type RunTotals } from './report/summary.js';
-import type { Config, Ec2Gateway, Gateways, Outcome, Plan, SsmGateway } from './types.js';
+import type { Config, Ec2Gateway, Gateways, Outcome, Plan, Snapshot, SsmGateway } from './types.js';
 
 const log: GitHubLog = {
   info: (m) => core.info(m),
@@ -92,19 +92,31 @@ async function report(
   await core.summary.addRaw(markdown).write();
 }
 
-function failureMessage(outcomes: Outcome[]): string {
+/** Reads that failed or were partial: the run kept everything, but must not look green. */
+function readFailures(snapshot: Snapshot): string[] {
+  return (['instances', 'runners', 'parameters', 'jobs'] as const)
+    .filter((key) => !snapshot[key].complete)
+    .map((key) => `  ${key}: ${snapshot[key].error ?? 'partial read'}`);
+}
+
+function failureMessage(outcomes: Outcome[], unread: string[]): string {
   const failedItems = outcomes.filter((o) => o.status === 'failed');
+  if (failedItems.length === 0) {
+    return ['A read failed, so nothing was removed:', ...unread].join('\n');
+  }
   const listed = failedItems
     .slice(0, 10)
     .map((o) => `  ${o.action} ${o.target}: ${o.code ?? 'failed'} ${o.detail ?? ''}`);
   const more = failedItems.length > 10 ? [`  … and ${failedItems.length - 10} more`] : [];
-  return [`${failedItems.length} planned item(s) failed:`, ...listed, ...more].join('\n');
+  const reads = unread.length ? ['A read failed, so nothing was removed:', ...unread] : [];
+  return [`${failedItems.length} planned item(s) failed:`, ...listed, ...more, ...reads].join('\n');
 }
 
 export async function run(): Promise<void> {
   try {
     // Everything is validated before the first API call: bad input changes nothing.
     const settings = readSettings();
+    checkPrivateKey(settings.auth);
     const config = await loadConfig(settings);
     const event = await readEvent(settings);
     const label = settings.uniqueLabel
@@ -133,8 +145,10 @@ export async function run(): Promise<void> {
       runKey: `${settings.run.id}/${settings.run.attempt}`,
       extraLabels: label ? [label] : [],
     });
+    const unread = readFailures(snapshot);
     if (settings.dryRun) {
       await report(settings, config, thePlan);
+      if (unread.length) core.setFailed(failureMessage([], unread));
       return;
     }
 
@@ -148,7 +162,7 @@ export async function run(): Promise<void> {
     core.endGroup();
     const t = totals(result.outcomes, result.launched);
     await report(settings, config, thePlan, result.outcomes, t);
-    if (t.failed > 0) core.setFailed(failureMessage(result.outcomes));
+    if (t.failed > 0 || unread.length) core.setFailed(failureMessage(result.outcomes, unread));
   } catch (error) {
     core.setFailed(error instanceof Error ? error.message : String(error));
   }

@@ -23,6 +23,7 @@ import type {
   RemoveRunnerAction,
   TerminateAction,
 } from '../types.js';
+import type { AdoptingLaunch } from './plan.js';
 import { errorCode, errorMessage, groupBy, mapLimit, settle } from './settle.js';
 
 export interface ApplyContext {
@@ -53,28 +54,35 @@ function runnerLabels(pool: PoolConfig, extra: string[]): string[] {
 
 // ---------------------------------------------------------------- launch
 
+/** `adopted`: booting instances an earlier run launched but never configured; never terminated here. */
 async function deliverJitConfigs(
   pool: PoolConfig,
   action: LaunchAction,
   instanceIds: string[],
   ctx: ApplyContext,
+  adopted: string[] = [],
 ): Promise<Outcome[]> {
   const { github } = ctx.gateways;
   const ssm = ctx.gateways.ssm(pool.region);
   const env = ctx.config.environment;
   const undeliverable: string[] = [];
-  const outcomes = await mapLimit(instanceIds, CONCURRENCY, async (id): Promise<Outcome> => {
+  const launched = new Set(instanceIds);
+  const outcomes = await mapLimit([...instanceIds, ...adopted], CONCURRENCY, async (id): Promise<Outcome> => {
     const name = runnerName(env, id);
+    // An adopted instance whose delivery fails is left as it is: bootTimeout removes it, re-checked.
+    const giveUp = () => {
+      if (launched.has(id)) undeliverable.push(id);
+    };
     const jit = await settle(
       github.generateJitConfig(name, runnerLabels(pool, action.extraLabels), ctx.config.github.runnerGroupId),
     );
     if (!jit.ok) {
-      undeliverable.push(id);
+      giveUp();
       return failed('register', name, 'JIT config', jit.error, pool.name);
     }
     const put = await settle(ssm.putSecureParameter(parameterName(env, id), jit.value.encodedJitConfig));
     if (!put.ok) {
-      undeliverable.push(id);
+      giveUp();
       // The pre-registered runner would never come online: take it back with its instance.
       await settle(github.deleteRunner(jit.value.runnerId));
       return failed('register', name, 'JIT config parameter', put.error, pool.name);
@@ -84,7 +92,9 @@ async function deliverJitConfigs(
       target: name,
       pool: pool.name,
       status: 'done',
-      reason: 'JIT config delivered',
+      reason: launched.has(id)
+        ? 'JIT config delivered'
+        : 'JIT config delivered to a booting instance without one',
     };
   });
   return [...outcomes, ...(await terminateUndeliverable(pool, undeliverable, ctx))];
@@ -152,6 +162,7 @@ interface Launched {
 
 async function launch(action: LaunchAction, ctx: ApplyContext): Promise<Launched> {
   const pool = ctx.config.pools.find((p) => p.name === action.pool) as PoolConfig;
+  const adopted = (action as Partial<AdoptingLaunch>).adopt ?? [];
   const result = await settle(
     ctx.gateways.ec2(pool.region).launchInstances({
       pool,
@@ -162,7 +173,9 @@ async function launch(action: LaunchAction, ctx: ApplyContext): Promise<Launched
   );
   if (!result.ok) {
     const outcome = failed('launch', pool.name, action.reason, result.error, pool.name);
-    return { outcomes: [outcome], launched: 0, delivery: Promise.resolve([]) };
+    const delivery =
+      adopted.length > 0 ? deliverJitConfigs(pool, action, [], ctx, adopted) : Promise.resolve([]);
+    return { outcomes: [outcome], launched: 0, delivery };
   }
   const { instanceIds, errors } = result.value;
   ctx.log.info(`pool ${pool.name}: launched ${instanceIds.length} of ${action.count}`);
@@ -193,8 +206,11 @@ async function launch(action: LaunchAction, ctx: ApplyContext): Promise<Launched
         .slice(0, 500),
     });
   }
-  const deliver = pool.registration === 'token' ? deliverRegistrationToken : deliverJitConfigs;
-  const delivery = instanceIds.length > 0 ? deliver(pool, action, instanceIds, ctx) : Promise.resolve([]);
+  let delivery: Promise<Outcome[]> = Promise.resolve([]);
+  if (pool.registration === 'token' && instanceIds.length > 0)
+    delivery = deliverRegistrationToken(pool, action, instanceIds, ctx);
+  else if (pool.registration === 'jit' && instanceIds.length + adopted.length > 0)
+    delivery = deliverJitConfigs(pool, action, instanceIds, ctx, adopted);
   return { outcomes, launched: instanceIds.length, delivery };
 }
 
@@ -259,6 +275,12 @@ async function recheck(actions: Removal[], plan: Plan, ctx: ApplyContext) {
         (action.kind === 'remove-runner' || instance.jobStartedAt > plan.now)
       ) {
         skip('busy', `the instance reported a job start at ${instance.jobStartedAt.toISOString()}`);
+      } else if (
+        action.kind === 'terminate' &&
+        (instance?.state === 'shutting-down' || instance?.state === 'terminated')
+      ) {
+        // Another run (or the instance itself) is already terminating it.
+        skip('changed', `the instance is already ${instance.state}`);
       } else proceed.push(action);
     }
   }
@@ -279,9 +301,12 @@ async function unregister(actions: RemoveRunnerAction[], ctx: ApplyContext) {
     if (result.value === 'busy') {
       return { ...base, status: 'skipped', code: 'busy', detail: 'GitHub: the runner is running a job' };
     }
+    // A 404: another run unregistered the runner and terminates its instance, or the runner left by itself
+    // and its instance shuts down. Terminating it here too would terminate it twice; anything left
+    // running without a runner is an orphan for the next run.
+    if (result.value === 'not-found') return { ...base, status: 'done', detail: 'already unregistered' };
     if (action.instanceId) gone.push(action);
-    const detail = result.value === 'not-found' ? 'already unregistered' : undefined;
-    return { ...base, status: 'done', detail };
+    return { ...base, status: 'done' };
   });
   return { outcomes, gone };
 }

@@ -25,6 +25,15 @@ import {
   type ClassifiedInstance,
 } from './classify.js';
 
+/**
+ * A launch that also delivers runner configs to booting instances an earlier run launched but never
+ * configured (it crashed or was cancelled in between). Apply reads `adopt`; the shared LaunchAction type
+ * stays as it is.
+ */
+export interface AdoptingLaunch extends LaunchAction {
+  adopt: string[];
+}
+
 export interface PlanOptions {
   mode: Mode;
   now: Date;
@@ -189,10 +198,15 @@ function planLaunch(
     reason = `demand: ${parts.join(', ')}`;
     // Served jobs identify job-driven launches; the pool's current members identify min top-ups. The time
     // window keeps a token from being reused once its instances are gone (EC2 then refuses it), e.g. when an
-    // instance died before taking its job and the job is still queued.
+    // instance died before taking its job and the job is still queued. Within the window, the dead instances
+    // a launch replaces tell it from the launch that created them, which EC2 would otherwise replay.
     const members = present.map((m) => m.instance.id).sort();
+    const dead = state.members
+      .filter((m) => m.cls === 'orphan' || m.cls === 'stale' || m.cls === 'leaving')
+      .map((m) => m.instance.id)
+      .sort();
     const window = Math.floor(options.now.getTime() / TOKEN_WINDOW_MS);
-    const served = ['|', ...jobIds.map(String), '|', ...(gap ? [] : members)];
+    const served = ['|', ...jobIds.map(String), '|', ...(gap ? dead : members)];
     token = (count: number) => clientToken(['demand', pool.name, count, window, ...served]);
   }
   if (want <= 0) return undefined;
@@ -239,6 +253,46 @@ function retiredPool(name: string, region: string): PoolConfig {
     minLifetimeMs: 2 * MS.m,
     maxLifetimeMs: 24 * MS.h,
     repositories: [],
+  };
+}
+
+/**
+ * Booting instances with neither a parameter nor an online runner after half their bootTimeout: the run
+ * that launched them died before delivering their JIT config (a run delivers within seconds to minutes of
+ * its launch). Configuring them, rather than replacing them at bootTimeout, launches nothing twice.
+ */
+function adoptable(state: PoolState): ClassifiedInstance[] {
+  const { pool } = state;
+  if (pool.registration !== 'jit') return [];
+  return state.members.filter(
+    (m) =>
+      m.cls === 'booting' &&
+      m.parameter === undefined &&
+      m.instance.jobStartedAt === undefined &&
+      m.runner?.status !== 'online' &&
+      m.ageMs >= pool.bootTimeoutMs / 2,
+  );
+}
+
+function withAdoption(
+  state: PoolState,
+  launch: LaunchAction | undefined,
+): LaunchAction | AdoptingLaunch | undefined {
+  const adopt = adoptable(state)
+    .map((m) => m.instance.id)
+    .sort();
+  if (adopt.length === 0) return launch;
+  const why = `${adopt.length} booting instance(s) without a runner config (an earlier run stopped before delivering it)`;
+  if (launch) return { ...launch, adopt, reason: `${launch.reason}; configures ${why}` };
+  return {
+    kind: 'launch',
+    pool: state.pool.name,
+    count: 0,
+    clientToken: clientToken(['adopt', state.pool.name, ...adopt]),
+    jobIds: [],
+    extraLabels: [],
+    adopt,
+    reason: `configure ${why}`,
   };
 }
 
@@ -311,9 +365,13 @@ export function plan(snapshot: Snapshot, config: Config, options: PlanOptions): 
     for (const a of poolActions)
       if (a.kind === 'remove-runner' || a.kind === 'terminate') removedIds.add(a.instanceId ?? '');
     if (canLaunch) {
-      const launch = planLaunch(state, removedIds, options);
-      if (typeof launch === 'string') notes.push(launch);
-      else if (launch) poolActions.unshift(launch);
+      const planned = planLaunch(state, removedIds, options);
+      if (typeof planned === 'string') notes.push(planned);
+      const launch = typeof planned === 'string' ? undefined : planned;
+      // Whether an instance has its parameter is known only from a complete read; a count run serves its own workflow.
+      const adopting =
+        snapshot.parameters.complete && options.count === undefined ? withAdoption(state, launch) : launch;
+      if (adopting) poolActions.unshift(adopting);
     }
     actions.push(...poolActions);
     pending.push(poolSummary(state, poolActions, removedIds));

@@ -129,7 +129,8 @@ function show(value: unknown): string {
   try {
     text = JSON.stringify(value) ?? String(value);
   } catch {
-    text = String(value);
+    // Nested too deep for JSON.stringify, and for String() of nested arrays.
+    text = Array.isArray(value) ? 'a deeply nested list' : `a deeply nested ${typeof value}`;
   }
   return text.length > MAX_VALUE_CHARS ? `${text.slice(0, MAX_VALUE_CHARS - 1)}…` : text;
 }

@@ -103,10 +103,12 @@ export function createGitHubGateway(options: GitHubGatewayOptions): GitHubGatewa
           'but no runner with that name is registered',
       );
     }
-    if (existing.busy) {
+    // Only a runner that never came online is replaced: an online one may have taken a job that its
+    // lagging busy flag does not show yet, and a DELETE then kills that job.
+    if (existing.busy || existing.status === 'online') {
       throw new Error(
         `Generating a JIT config for runner ${name} in ${scopeName} failed: a runner with that name ` +
-          `(id ${existing.id}) is already registered and running a job`,
+          `(id ${existing.id}) is already registered and ${existing.busy ? 'running a job' : 'online'}`,
       );
     }
     log.info(

@@ -55,6 +55,8 @@ const run = (mode: string, options: { inputs?: Record<string, string>; pools?: s
     url: emulator.url,
     inputs: { mode, 'github-token': TOKEN, ...options.inputs },
     pools: options.pools ?? pools(),
+    secrets: () => emulator.issuedSecrets(),
+    requireMasks: true,
   });
 
 const alive = () => emulator.ec2.instances().filter((i) => ['pending', 'running'].includes(i.state));
@@ -189,6 +191,29 @@ describe('end to end', () => {
       expect(emulator.github.runner(s.runnerName ?? '')).toBeDefined();
       expect(emulator.ec2.instance(s.instanceId)?.state).toBe('running');
     }
+  });
+
+  it('a failed read removes nothing and fails the step, naming the read', async () => {
+    const orphan = emulator.seedInstance({
+      environment: 'ci',
+      pool: 'linux',
+      launchTime: new Date(Date.now() - 60 * MIN),
+      withRunner: false,
+    });
+    emulator.faults.inject({
+      service: 'ssm',
+      action: 'GetParametersByPath',
+      code: 'AccessDeniedException',
+      status: 400,
+    });
+    const result = await run('reconcile', { inputs: {} });
+    expect(result.exitCode).toBe(1);
+    expect(result.errors.join('\n')).toMatch(
+      /A read failed, so nothing was removed:\n\s+parameters: .*AccessDeniedException/,
+    );
+    expect(result.summary).toMatch(/nothing removed: a read failed or was partial/);
+    expect(emulator.ec2.instance(orphan.instanceId)?.state).toBe('running');
+    expect(actionCalls('TerminateInstances')).toEqual([]);
   });
 
   it('dry-run observes and plans but makes no write', async () => {

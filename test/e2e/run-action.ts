@@ -1,10 +1,11 @@
 // Runs the bundled action (dist/index.js) as the Actions runner does: a child process with INPUT_*
 // variables and the GITHUB_STEP_SUMMARY / GITHUB_OUTPUT / GITHUB_EVENT_PATH files.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { assertSecretHygiene } from '../security/secret-scan.js';
 
 export const ACTION = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/index.js');
 
@@ -37,6 +38,33 @@ export interface RunOptions {
   runId?: number;
   /** Kill the process after this many ms (crash tests). */
   killAfterMs?: number;
+  /** Called with the action's process once it started (crash tests kill it at a chosen API call). */
+  onSpawn?: (child: ChildProcess) => void;
+  /**
+   * Secrets that must appear nowhere in the run's log (stdout apart from `::add-mask::` commands), stderr, job
+   * summary or outputs: pass `secrets: () => emulator.issuedSecrets()` in every end-to-end test. Checked after
+   * every run; a leak makes runAction throw an Error naming the kind of secret (the github-token input, an
+   * installation token, a JIT config…) and where it appeared. The `github-token` and `github-app-private-key`
+   * inputs are always checked, with or without this option.
+   */
+  secrets?: () => Iterable<string>;
+  /**
+   * Also require an `::add-mask::` command for the secret inputs and for every secret from `secrets` that is
+   * new since the run started (the installation token, JIT configs, registration tokens it received). Not
+   * checked for a killed run. Leave it off when another run goes on at the same time or a fault loses an
+   * API answer: such a run did not receive every new secret.
+   */
+  requireMasks?: boolean;
+}
+
+/** The secret inputs of a run, by input name. */
+function secretInputs(inputs: Record<string, string>): Map<string, string> {
+  const given = new Map<string, string>();
+  for (const name of ['github-token', 'github-app-private-key']) {
+    const value = inputs[name]?.trim();
+    if (value) given.set(value, name);
+  }
+  return given;
 }
 
 /** Parses the GITHUB_OUTPUT file format (`name<<delimiter`, value lines, `delimiter`). */
@@ -91,7 +119,9 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
     ...inputs,
     ...options.env,
   };
+  const issuedBefore = new Set(options.secrets?.() ?? []);
   const child = spawn(process.execPath, [ACTION], { cwd: workspace, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  options.onSpawn?.(child);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -103,7 +133,22 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
     child.on('close', (code, sig) => resolve([code, sig])),
   );
   clearTimeout(timer);
-  const outputs = parseOutputs(readFileSync(outputFile, 'utf8'));
+  const outputsFile = readFileSync(outputFile, 'utf8');
+  const outputs = parseOutputs(outputsFile);
+  const summary = readFileSync(summaryFile, 'utf8');
+  const given = secretInputs(options.inputs);
+  const issued = [...(options.secrets?.() ?? [])];
+  assertSecretHygiene(
+    { stdout, stderr, summary, outputsFile, outputs },
+    {
+      secrets: issued,
+      given,
+      mustBeMasked:
+        options.requireMasks && signal === null
+          ? [...given.keys(), ...issued.filter((secret) => !issuedBefore.has(secret))]
+          : [],
+    },
+  );
   const errors = stdout
     .split('\n')
     .filter((l) => l.startsWith('::error::'))
@@ -113,7 +158,7 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
     signal,
     stdout,
     stderr,
-    summary: readFileSync(summaryFile, 'utf8'),
+    summary,
     outputs,
     errors,
     result: outputs.result ? JSON.parse(outputs.result) : undefined,

@@ -21,6 +21,15 @@ export interface FaultSpec {
   match?: (request: EmulatorRequest) => boolean;
   /** Answer this much later (real time). Without status and code the call then proceeds normally. */
   delayMs?: number;
+  /**
+   * A lost answer: the call takes effect as usual, then the client gets the fault's error instead of the
+   * real answer (e.g. a POST that created a runner answered 502, as after a gateway timeout).
+   */
+  lostResponse?: boolean;
+  /** Runs when the fault applies, before the call is handled (a test's hook into "right before call k"). */
+  beforeCall?: (request: EmulatorRequest) => void;
+  /** Runs when the fault applies, once the call was handled and before it is answered ("right after call k"). */
+  afterCall?: (request: EmulatorRequest) => void;
 }
 
 export interface FaultHandle {
@@ -39,6 +48,10 @@ export interface FaultError {
 export interface FaultOutcome {
   delayMs: number;
   error?: FaultError;
+  /** Handle the call, then answer `error` instead of the real answer. */
+  lostResponse?: boolean;
+  beforeCall?: (request: EmulatorRequest) => void;
+  afterCall?: (request: EmulatorRequest) => void;
 }
 
 export interface Faults {
@@ -55,7 +68,7 @@ export interface Faults {
   /** After a runner starts a job, the API reports `busy: false` for this long. */
   busyLag(ms: number): void;
   /** Instances that never boot (stuck pending) or boot without their bootstrap running. */
-  neverBoot(spec?: NeverBootSpec): { remove(): void };
+  neverBoot(spec?: NeverBootSpec): { remove(): void; readonly hits: number };
   /** Spot interruption of one instance. */
   interrupt(instanceId: string): void;
 }
@@ -153,7 +166,13 @@ export function createFaults(deps: { ec2: Ec2Service; github: GitHubService; sim
         fault.hits += 1;
         if (fault.remaining <= 0) remove(fault);
         const error = errorFor(spec);
-        return { delayMs: spec.delayMs ?? 0, ...(error ? { error } : {}) };
+        return {
+          delayMs: spec.delayMs ?? 0,
+          ...(error ? { error } : {}),
+          ...(spec.lostResponse ? { lostResponse: true } : {}),
+          ...(spec.beforeCall ? { beforeCall: spec.beforeCall } : {}),
+          ...(spec.afterCall ? { afterCall: spec.afterCall } : {}),
+        };
       }
       return undefined;
     },

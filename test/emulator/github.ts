@@ -40,6 +40,11 @@ export interface GitHubOptions {
   registrationTokenLifetimeMs?: number;
   /** After a job starts, the API keeps reporting `busy: false` for this long. Default 0. */
   busyLagMs?: number;
+  /**
+   * A DELETE of a runner whose job started within the busy lag: `conflict` (default) answers 422 from the
+   * real state; `kills-job` is what GitHub does (API-FACTS): the DELETE succeeds and the job dies.
+   */
+  deleteDuringBusyLag?: 'conflict' | 'kills-job';
   /** Runner groups of every organization. Default: [{ id: 1, name: 'Default' }]. */
   runnerGroups?: { id: number; name: string }[];
 }
@@ -137,6 +142,9 @@ export interface GitHubService {
   defaultScope(): ScopeKey;
   setBusyLag(ms: number): void;
   busyLagMs(): number;
+  setDeleteDuringBusyLag(mode: 'conflict' | 'kills-job'): void;
+  /** Every installation token issued so far stops working now (as when its hour is over). */
+  expireInstallationTokens(): number;
   runners(scope?: string): RunnerView[];
   runner(nameOrId: string | number): RunnerView | undefined;
   runs(): RunView[];
@@ -204,6 +212,7 @@ export function createGitHubService(
   const runnerGroups = options.runnerGroups ?? [{ id: 1, name: 'Default' }];
   const acceptedTokens = options.tokens ? new Set(options.tokens) : undefined;
   let busyLagMs = options.busyLagMs ?? 0;
+  let deleteDuringBusyLag = options.deleteDuringBusyLag ?? 'conflict';
   const labelIds = new Map<string, number>();
   let appKey: KeyObject | undefined;
   if (options.app?.publicKey) appKey = createPublicKey(options.app.publicKey);
@@ -641,6 +650,21 @@ export function createGitHubService(
 
   const deleteRunner: Handler = (_request, params) => {
     const runner = runnerInScope(params);
+    if (runner.busy && deleteDuringBusyLag === 'kills-job' && !apiBusy(runner)) {
+      // GitHub still thinks the runner idle: the DELETE goes through and the job dies with its runner.
+      const job = runner.jobId === undefined ? undefined : state.jobs.get(runner.jobId);
+      if (job && job.status !== 'completed') {
+        completeJob(job, 'failure');
+        state.killedJobs.push({
+          jobId: job.id,
+          runnerName: runner.name,
+          cause: 'runner-deleted',
+          at: clock.now(),
+        });
+      }
+      runner.busy = false;
+      delete runner.jobId;
+    }
     // The real state decides, not the lagging flag the API shows.
     if (runner.busy) throw new GitHubError(422, `Runner "${runner.name}" is still running a job`);
     removeRunnerRecord(state, runner);
@@ -985,6 +1009,18 @@ export function createGitHubService(
       busyLagMs = ms;
     },
     busyLagMs: () => busyLagMs,
+    setDeleteDuringBusyLag(mode) {
+      deleteDuringBusyLag = mode;
+    },
+    expireInstallationTokens() {
+      let expired = 0;
+      for (const issued of state.tokens.values()) {
+        if (issued.kind !== 'installation' || issued.expiresAt <= clock.now()) continue;
+        issued.expiresAt = clock.now();
+        expired += 1;
+      }
+      return expired;
+    },
     runners(scope) {
       const runners = scope
         ? [...(state.runnersByScope.get(scope.toLowerCase())?.values() ?? [])]

@@ -17,7 +17,7 @@ import {
   type RunnerView,
   type RunView,
 } from './github.js';
-import { createEmulatorServer } from './server.js';
+import { createEmulatorServer, type CallObserver } from './server.js';
 import { createSimulator, type AgentPhase, type Simulator, type SimulatorOptions } from './simulator.js';
 import { createSsmService, type ParameterType, type ParameterView, type SsmOptions } from './ssm.js';
 import {
@@ -26,10 +26,12 @@ import {
   type Ec2InstanceState,
   type EmulatorState,
   type JobRecord,
+  type KilledJob,
   type Service,
 } from './state.js';
 
 export type { CallLogEntry, EmulatorRequest } from './context.js';
+export type { CallObserver } from './server.js';
 export type { FaultSpec, FaultHandle, Faults } from './faults.js';
 export type { InstanceView, Market, LaunchTemplateDefinition, Ec2Options } from './ec2.js';
 export type { ParameterView, SsmOptions } from './ssm.js';
@@ -45,7 +47,7 @@ export type {
 export type { SimulatorOptions, NeverBootSpec, AgentPhase, Simulator } from './simulator.js';
 export type { BudgetOptions, GitHubBudgetOptions, Ec2BudgetOptions, SsmBudgetOptions } from './budgets.js';
 export type { Clock } from './clock.js';
-export type { EmulatorState, Service } from './state.js';
+export type { EmulatorState, KilledJob, Service } from './state.js';
 
 export interface EmulatorOptions {
   /** Default 127.0.0.1. */
@@ -142,8 +144,16 @@ export interface Emulator {
     runs(): RunView[];
     jobs(filter?: { status?: JobRecord['status']; runId?: number }): JobView[];
     setBusyLag(ms: number): void;
+    /** See GitHubOptions.deleteDuringBusyLag. */
+    setDeleteDuringBusyLag(mode: 'conflict' | 'kills-job'): void;
+    /** Every installation token issued so far stops working now; returns how many did. */
+    expireInstallationTokens(): number;
+    /** Jobs that died because their runner or instance was taken away while they ran. */
+    killedJobs(): KilledJob[];
   };
   seedInstance(spec?: SeedInstanceSpec): SeededInstance;
+  /** Calls `observer` for every call of the action once handled, before it is answered; returns its removal. */
+  onCall(observer: CallObserver): () => void;
   /** Every secret the emulator issued or was given: tokens, JIT configs, the app private key. */
   issuedSecrets(): string[];
   /** Moves emulator time forward (see clock.ts) and fires the simulator's events due meanwhile. */
@@ -262,7 +272,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     return seeded;
   }
 
+  const observers = new Set<CallObserver>();
   const server = createEmulatorServer({
+    observers,
     ctx,
     ec2,
     ssm,
@@ -393,8 +405,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       runs: () => github.runs(),
       jobs: (filter) => github.jobs(filter),
       setBusyLag: (ms) => github.setBusyLag(ms),
+      setDeleteDuringBusyLag: (mode) => github.setDeleteDuringBusyLag(mode),
+      expireInstallationTokens: () => github.expireInstallationTokens(),
+      killedJobs: () => state.killedJobs.map((killed) => ({ ...killed })),
     },
     seedInstance,
+    onCall(observer) {
+      observers.add(observer);
+      return () => observers.delete(observer);
+    },
     issuedSecrets: () => [...state.secrets],
     advance: (ms) => scheduler.advance(ms),
     clearCalls() {

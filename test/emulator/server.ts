@@ -11,6 +11,9 @@ import type { GitHubService } from './github.js';
 import type { SsmService } from './ssm.js';
 import type { Service } from './state.js';
 
+/** Sees every call of the action once it was handled, before it is answered. */
+export type CallObserver = (request: EmulatorRequest, answer: { status: number; code?: string }) => void;
+
 export interface ServerDeps {
   ctx: EmulatorContext;
   ec2: Ec2Service;
@@ -20,6 +23,8 @@ export interface ServerDeps {
   budgets: { github: GitHubBudget; ec2: AwsBudget | undefined; ssm: AwsBudget | undefined };
   /** Added to every answer of the service (real time); mutable. */
   latencyMs: Record<Service, number>;
+  /** Called for every logged call; mutable. */
+  observers?: Set<CallObserver>;
   /** Requests under /_emulator/ (the standalone emulator's control API); not logged. */
   control?: (method: string, path: string, json: unknown) => Promise<EmulatorResponse | undefined>;
 }
@@ -143,7 +148,8 @@ export function createEmulatorServer(deps: ServerDeps): EmulatorServer {
 
     let response: EmulatorResponse | undefined;
     let rateHeaders: Record<string, string> = {};
-    if (fault?.error) {
+    fault?.beforeCall?.(request);
+    if (fault?.error && !fault.lostResponse) {
       response = faultResponse(request.service, fault.error);
     } else if (request.service === 'github') {
       const counted = github.route(request.method, request.path)?.counted ?? true;
@@ -196,11 +202,16 @@ export function createEmulatorServer(deps: ServerDeps): EmulatorServer {
       }
     }
 
+    fault?.afterCall?.(request);
+    if (fault?.error && fault.lostResponse) response = faultResponse(request.service, fault.error);
+
     const headers: Record<string, string> = { ...response.headers };
     if (request.service === 'github') {
       Object.assign(
         headers,
         Object.keys(rateHeaders).length > 0 ? rateHeaders : budgets.github.charge('GET', false).headers,
+        // A fault's own rate-limit headers (an exhausted primary limit) win over the budget's.
+        fault?.error?.headers,
       );
       headers['x-github-request-id'] = randomUUID();
       headers['x-github-api-version-selected'] = '2022-11-28';
@@ -217,6 +228,9 @@ export function createEmulatorServer(deps: ServerDeps): EmulatorServer {
       ...(request.service !== 'github' ? { region: request.region } : {}),
       at: arrived,
     });
+    for (const observer of deps.observers ?? []) {
+      observer(request, { status: response.status, ...(response.code ? { code: response.code } : {}) });
+    }
     res.writeHead(response.status, headers).end(response.body);
   }
 

@@ -39,6 +39,8 @@ export interface SimulatorOptions {
   runnerExitMs?: number;
   /** An idle runner that got no job for this long stops and its instance shuts down. Default: never. */
   idleShutdownMs?: number;
+  /** The job-started hook tags the instance when a job starts. Default true; false shows what the tag prevents. */
+  reportJobStart?: boolean;
 }
 
 export type AgentPhase = 'booting' | 'waiting-config' | 'starting' | 'idle' | 'busy' | 'exited' | 'inert';
@@ -54,7 +56,7 @@ export interface NeverBootSpec {
 export interface Simulator {
   readonly hooks: LifecycleHooks;
   setBootstrap(on: boolean): void;
-  neverBoot(spec?: NeverBootSpec): { remove(): void };
+  neverBoot(spec?: NeverBootSpec): { remove(): void; readonly hits: number };
   /** Spot interruption: the instance terminates, its runner goes offline, a running job fails. */
   interrupt(instanceId: string): void;
   /** Takes over a seeded instance in the given phase. */
@@ -72,6 +74,7 @@ interface Agent {
 
 interface NeverBootRule extends NeverBootSpec {
   remaining: number;
+  hits: number;
 }
 
 const SELF_SHUTDOWN = {
@@ -96,6 +99,7 @@ export function createSimulator(
   const runnerStartMs = options.runnerStartMs ?? 3_000;
   const runnerExitMs = options.runnerExitMs ?? 1_000;
   const idleShutdownMs = options.idleShutdownMs;
+  const reportJobStart = options.reportJobStart ?? true;
   let bootstrap = options.bootstrap ?? true;
   const agents = new Map<string, Agent>();
   /** Online idle runners that can take a job, in the order they became idle. */
@@ -152,6 +156,7 @@ export function createSimulator(
       if (rule.remaining <= 0) continue;
       if (rule.match && !rule.match(ec2.view(instance))) continue;
       rule.remaining -= 1;
+      rule.hits += 1;
       return rule;
     }
     return undefined;
@@ -285,8 +290,10 @@ export function createSimulator(
     agent.phase = 'busy';
     github.startJob(job, runner);
     // The job-started hook of the bootstrap: the scaler reads it right before an unregister.
-    ec2.setTag(agent.instance, TAG_JOB_STARTED, new Date(clock.toWall(clock.now())).toISOString());
-    instanceCall('ec2', 'CreateTags', 200, agent.instance.region);
+    if (reportJobStart) {
+      ec2.setTag(agent.instance, TAG_JOB_STARTED, new Date(clock.toWall(clock.now())).toISOString());
+      instanceCall('ec2', 'CreateTags', 200, agent.instance.region);
+    }
     later(agent, job.durationMs, 'job-done', () => finishJob(agent, job));
   }
 
@@ -315,7 +322,17 @@ export function createSimulator(
     idle.delete(runner.id);
     if (runner.jobId !== undefined) {
       const job = state.jobs.get(runner.jobId);
-      if (job) github.completeJob(job, 'failure');
+      if (job && job.status !== 'completed') {
+        github.completeJob(job, 'failure');
+        const reason = instance.stateReason?.code;
+        const cause =
+          reason === SPOT_INTERRUPTION.code
+            ? 'interrupted'
+            : reason === SELF_SHUTDOWN.code
+              ? 'self-shutdown'
+              : 'terminated';
+        state.killedJobs.push({ jobId: job.id, runnerName: runner.name, cause, at: clock.now() });
+      }
     }
     runner.busy = false;
     delete runner.jobId;
@@ -326,7 +343,13 @@ export function createSimulator(
     idle.delete(runner.id);
     const agent = runner.instanceId ? agents.get(runner.instanceId) : undefined;
     if (!agent || agent.runner !== runner) return;
-    if (agent.phase === 'idle' || agent.phase === 'starting') {
+    // A busy runner is only deleted when the emulator accepts a DELETE during the busy lag: its job was
+    // killed, and the runner process exits like an idle one.
+    if (agent.phase === 'busy') {
+      for (const event of agent.events) event.cancel();
+      agent.events.clear();
+    }
+    if (agent.phase === 'idle' || agent.phase === 'starting' || agent.phase === 'busy') {
       agent.phase = 'exited';
       later(agent, runnerExitMs, 'runner-exit', () => {
         if (running(agent)) ec2.shutDown(agent.instance, SELF_SHUTDOWN);
@@ -340,9 +363,14 @@ export function createSimulator(
       bootstrap = on;
     },
     neverBoot(spec = {}) {
-      const rule: NeverBootRule = { ...spec, remaining: spec.count ?? Number.POSITIVE_INFINITY };
+      const rule: NeverBootRule = { ...spec, remaining: spec.count ?? Number.POSITIVE_INFINITY, hits: 0 };
       neverBootRules.add(rule);
-      return { remove: () => neverBootRules.delete(rule) };
+      return {
+        remove: () => neverBootRules.delete(rule),
+        get hits() {
+          return rule.hits;
+        },
+      };
     },
     interrupt(instanceId) {
       const instance = state.instances.get(instanceId);

@@ -127,6 +127,19 @@ export interface IssuedToken {
   scope?: ScopeKey;
 }
 
+/** A job that ended because its runner or instance was taken away while it ran. */
+export interface KilledJob {
+  jobId: number;
+  runnerName: string;
+  /**
+   * `runner-deleted`: a DELETE accepted during the busy lag; `terminated`: TerminateInstances;
+   * `interrupted`: a spot interruption; `self-shutdown`: the instance shut itself down.
+   */
+  cause: 'runner-deleted' | 'terminated' | 'interrupted' | 'self-shutdown';
+  /** Emulator time. */
+  at: number;
+}
+
 export interface EmulatorState {
   instances: Map<string, InstanceRecord>;
   /** region -> name -> parameter */
@@ -145,6 +158,7 @@ export interface EmulatorState {
   queuedJobs: Map<number, JobRecord>;
   tokens: Map<string, IssuedToken>;
   secrets: Set<string>;
+  killedJobs: KilledJob[];
   counters: {
     instanceSeq: number;
     runnerId: number;
@@ -171,6 +185,7 @@ export function createState(): EmulatorState {
     queuedJobs: new Map(),
     tokens: new Map(),
     secrets: new Set(),
+    killedJobs: [],
     counters: {
       instanceSeq: 0,
       runnerId: 0,

@@ -165,6 +165,26 @@ describe('apply: launch', () => {
     );
   });
 
+  it('configures the booting instances a launch adopts, and never terminates them when that fails', async () => {
+    const adopted = [instanceId(7), instanceId(8)];
+    const { ctx, calls } = fakes({ launchIds: [], jitFailsFor: [instanceId(8)] });
+    const adopting = { ...launch, count: 0, adopt: adopted } as Action;
+    const result = await apply(planOf(adopting), ctx);
+    expect(result.launched).toBe(0);
+    expect(calls).toContain(`put /runner-scaler/${ENV}/${instanceId(7)}`);
+    expect(calls.some((c) => c.startsWith('terminate'))).toBe(false);
+    expect(result.outcomes).toContainEqual(
+      expect.objectContaining({
+        target: `${ENV}-${instanceId(7)}`,
+        status: 'done',
+        reason: 'JIT config delivered to a booting instance without one',
+      }),
+    );
+    expect(result.outcomes).toContainEqual(
+      expect.objectContaining({ target: `${ENV}-${instanceId(8)}`, status: 'failed' }),
+    );
+  });
+
   it('token registration: one token and one pool parameter for the whole launch', async () => {
     const { ctx, calls } = fakes({ launchIds: [instanceId(1), instanceId(2)] });
     ctx.config = config({ ...ctx.config.pools[0]!, registration: 'token' });
@@ -198,10 +218,30 @@ describe('apply: removal', () => {
     );
   });
 
-  it('a 404 means already unregistered: the instance is terminated', async () => {
-    const { ctx, calls } = fakes({ deleteRunner: () => 'not-found' });
-    await apply(planOf(removeRunner(1)), ctx);
-    expect(calls).toContain(`terminate ${instanceId(1)}`);
+  it('a 404 means another run or the runner itself got there first: its instance is not terminated twice', async () => {
+    const { ctx, calls } = fakes({ deleteRunner: (id) => (id === 1 ? 'not-found' : 'deleted') });
+    const result = await apply(planOf(removeRunner(1), removeRunner(2)), ctx);
+    expect(calls).toContain(`terminate ${instanceId(2)}`);
+    expect(calls.filter((c) => c.startsWith('terminate'))).toEqual([`terminate ${instanceId(2)}`]);
+    expect(result.outcomes).toContainEqual(
+      expect.objectContaining({ action: 'unregister', status: 'done', detail: 'already unregistered' }),
+    );
+  });
+
+  it('an orphan already shutting down when re-checked is not terminated again', async () => {
+    const { ctx, calls } = fakes({ fresh: (id) => (id === instanceId(1) ? { state: 'shutting-down' } : {}) });
+    const orphan = (n: number): Action => ({
+      kind: 'terminate',
+      pool: 'linux',
+      instanceId: instanceId(n),
+      region: 'eu-west-1',
+      reason: 'orphan',
+    });
+    const result = await apply(planOf(orphan(1), orphan(2)), ctx);
+    expect(calls.filter((c) => c.startsWith('terminate'))).toEqual([`terminate ${instanceId(2)}`]);
+    expect(result.outcomes).toContainEqual(
+      expect.objectContaining({ target: instanceId(1), status: 'skipped', code: 'changed' }),
+    );
   });
 
   it('an unregister error keeps the instance running and fails the item', async () => {

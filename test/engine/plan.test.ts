@@ -183,6 +183,48 @@ describe('plan: scale-up demand', () => {
     expect(token(windowStart)).not.toBe(token(new Date(windowStart.getTime() + 300_000)));
   });
 
+  it('a launch replacing dead instances within the window gets a new ClientToken, not a replay of theirs', () => {
+    const token = (world: World) => {
+      const launch = run(world, 'reconcile').actions.find((a) => a.kind === 'launch');
+      return launch?.kind === 'launch' ? launch.clientToken : '';
+    };
+    const first = token({ jobs: [linuxJobs(2)] });
+    // The two instances that launch created never came up: the same jobs are still queued.
+    const neverBooted = times(2, { age: 11, runner: 'offline' }).map((m, i) => ({ ...m, id: `i-0dead${i}` }));
+    const dying = times(2, { age: 1, state: 'shutting-down', runner: 'none' } as const);
+    expect(token({ jobs: [linuxJobs(2)], members: neverBooted })).not.toBe(first);
+    expect(token({ jobs: [linuxJobs(2)], members: dying })).not.toBe(first);
+    // Two runs seeing the same dead instances still agree.
+    expect(token({ jobs: [linuxJobs(2)], members: neverBooted })).toBe(
+      token({ jobs: [linuxJobs(2)], members: neverBooted }),
+    );
+  });
+
+  it('booting instances left without a runner config past half their bootTimeout are configured, not relaunched', () => {
+    const unconfigured = [
+      { age: 6, runner: 'none' as const, id: 'i-0000000000000000a' },
+      { age: 7, runner: 'offline' as const, id: 'i-0000000000000000b' },
+    ];
+    const result = run({ jobs: [linuxJobs(2)], members: unconfigured }, 'reconcile');
+    const launch = result.actions.find((a) => a.kind === 'launch');
+    expect(launch).toMatchObject({ count: 0, adopt: ['i-0000000000000000a', 'i-0000000000000000b'] });
+    expect(launch?.reason).toMatch(/^configure 2 booting instance\(s\) without a runner config/);
+  });
+
+  it('does not adopt what may still be configured: young, with a parameter, online, started, or a partial read', () => {
+    const adopted = (world: World, mode: 'reconcile' | 'scale-down' = 'reconcile') =>
+      run(world, mode).actions.flatMap((a) =>
+        a.kind === 'launch' ? ((a as { adopt?: string[] }).adopt ?? []) : [],
+      );
+    expect(adopted({ members: [{ age: 4, runner: 'none' }] })).toEqual([]);
+    expect(adopted({ members: [{ age: 6, runner: 'none', parameter: true }] })).toEqual([]);
+    expect(adopted({ members: [{ age: 6, runner: 'idle' }] })).toEqual([]);
+    expect(adopted({ members: [{ age: 6, runner: 'offline', jobStarted: 1 }] })).toEqual([]);
+    expect(adopted({ members: [{ age: 6, runner: 'none' }], incomplete: ['parameters'] })).toEqual([]);
+    expect(adopted({ members: [{ age: 6, runner: 'none' }] }, 'scale-down')).toEqual([]);
+    expect(adopted({ members: [{ age: 6, runner: 'none' }] })).toHaveLength(1);
+  });
+
   it('the jobs served are the ones beyond the supply, identified by id', () => {
     const result = run({ jobs: [linuxJobs(5)], members: times(2, { age: 20, runner: 'idle' }) }, 'scale-up');
     const launch = result.actions.find((a) => a.kind === 'launch');

@@ -185,13 +185,25 @@ describe('generateJitConfig', () => {
     );
   });
 
+  it('on 409 with an online runner of that name throws and deletes nothing (its busy flag may lag)', async () => {
+    nock(API)
+      .post('/orgs/acme/actions/runners/generate-jitconfig', expectedBody)
+      .reply(409, { message: 'Already exists' })
+      .get('/orgs/acme/actions/runners')
+      .query({ name, per_page: '100' })
+      .reply(200, { total_count: 1, runners: [apiRunner(42, { name, status: 'online', busy: false })] });
+    await expect(plainGateway(ORG).gateway.generateJitConfig(name, labels, 3)).rejects.toThrow(
+      /\(id 42\) is already registered and online/,
+    );
+  });
+
   it('on 409 when the runner took a job before the delete throws', async () => {
     nock(API)
       .post('/orgs/acme/actions/runners/generate-jitconfig', expectedBody)
       .reply(409, { message: 'Already exists' })
       .get('/orgs/acme/actions/runners')
       .query({ name, per_page: '100' })
-      .reply(200, { total_count: 1, runners: [apiRunner(42, { name })] })
+      .reply(200, { total_count: 1, runners: [apiRunner(42, { name, status: 'offline' })] })
       .delete('/orgs/acme/actions/runners/42')
       .reply(422, { message: 'Runner is still running a job' });
     await expect(plainGateway(ORG).gateway.generateJitConfig(name, labels, 3)).rejects.toThrow(

@@ -1,0 +1,223 @@
+// Runs the scenarios: each measured run (the action, then its baseline) gets a freshly started and seeded
+// emulator, so that both start with full API budgets and the same fleet.
+import os from 'node:os';
+import { startEmulator, type Emulator } from '../test/emulator/index.js';
+import { measureBaseline } from './baselines.js';
+import { measureAction } from './measure.js';
+import type { BenchmarkReport, RunMeasurement, ScenarioResult, Target } from './report.js';
+import {
+  budgetTerms,
+  ec2ResourceTerms,
+  instanceWork,
+  ORG,
+  REGION,
+  REPOSITORY,
+  scenarios,
+  TOKEN,
+  type Latency,
+  type Scenario,
+  type ScenarioName,
+  type Sizes,
+} from './scenarios.js';
+
+export interface BenchmarkOptions {
+  sizes: Sizes;
+  only?: ScenarioName[];
+  latency: Latency;
+  baselines: boolean;
+  /** Extra NODE_OPTIONS for the action process. */
+  nodeOptions?: string;
+  /** The command line, for the report. */
+  command: string;
+  /** Progress lines. */
+  log?: (line: string) => void;
+}
+
+/** Targets of the issue; each is reported met, missed, or not applicable. */
+export const TARGETS = {
+  maxRatioToMinimum: 1.2,
+  minSpeedup: 10,
+  maxSteadyGitHubRequests: 30,
+  maxPeakRssMb: 150,
+};
+
+async function emulatorFor(latency: Latency): Promise<Emulator> {
+  return startEmulator({
+    region: REGION,
+    github: { orgs: [ORG], repos: [REPOSITORY], tokens: [TOKEN] },
+    latencyMs: { ...latency },
+    budgets: { github: true, ec2: true, ssm: true },
+    // Emulator time is not advanced: launched instances stay pending, seeded runners keep their state.
+    simulator: { bootDelayMs: 20_000 },
+  });
+}
+
+const ratio = (a: number, b: number) => (b > 0 ? a / b : 0);
+const fixed = (value: number) => value.toFixed(value < 10 ? 2 : 1);
+
+function minimumOf(scenario: Scenario, latency: Latency): ScenarioResult['minimum'] {
+  const work = instanceWork(scenario);
+  const terms = [
+    ...budgetTerms(scenario.minimum.map((m) => ({ ...m, count: m.minimum }))),
+    ...ec2ResourceTerms(work.launched, work.terminated),
+  ];
+  const budgetBoundMs = Math.max(0, ...terms.map((t) => t.ms));
+  const floor = scenario.latencyFloor(latency);
+  return {
+    budgetBoundMs,
+    budgetTerms: terms,
+    latencyFloorMs: floor.ms,
+    latencyFloorNote: floor.note,
+    minimumMs: Math.max(budgetBoundMs, floor.ms),
+  };
+}
+
+function targetsOf(
+  scenario: Scenario,
+  action: RunMeasurement,
+  baseline: RunMeasurement | null,
+  ratios: ScenarioResult['ratios'],
+): Target[] {
+  const targets: Target[] = [];
+  targets.push({
+    name: 'run succeeded',
+    goal: 'exit code 0, no failed item',
+    value: action.problems.length === 0 ? 'yes' : `${action.problems.length} problem(s)`,
+    met: action.problems.length === 0,
+  });
+  const batched = action.calls.filter((c) => c.batched && c.minimum !== null);
+  targets.push({
+    name: 'batched calls',
+    goal: 'equal to the minimum',
+    value: batched.length
+      ? batched.map((c) => `${c.operation} ${c.calls}/${c.minimum}`).join(', ')
+      : 'no batched call',
+    met: batched.length ? batched.every((c) => c.calls === c.minimum) : null,
+  });
+  targets.push({
+    name: 'wall time',
+    goal: `≤ ${TARGETS.maxRatioToMinimum}× the minimum time`,
+    value: `${fixed(ratios.toMinimum)}×`,
+    met: ratios.toMinimum <= TARGETS.maxRatioToMinimum,
+  });
+  const speedupApplies = scenario.key !== 'churn' && scenario.key !== 'steady';
+  if (baseline) {
+    const parts = [`wall ${ratios.speedup === null ? '—' : `${fixed(ratios.speedup)}×`}`];
+    if (ratios.launchedSpeedup !== null)
+      parts.push(`every instance launched ${fixed(ratios.launchedSpeedup)}×`);
+    if (ratios.configSpeedup !== null) parts.push(`every config in place ${fixed(ratios.configSpeedup)}×`);
+    targets.push({
+      name: 'faster than the baseline',
+      goal: speedupApplies ? `≥ ${TARGETS.minSpeedup}× (wall time)` : 'reported only',
+      value: parts.join('; '),
+      met: speedupApplies && ratios.speedup !== null ? ratios.speedup >= TARGETS.minSpeedup : null,
+    });
+  }
+  if (scenario.key === 'steady') {
+    targets.push({
+      name: 'GitHub requests',
+      goal: `< ${TARGETS.maxSteadyGitHubRequests}`,
+      value: String(action.githubRequests),
+      met: action.githubRequests < TARGETS.maxSteadyGitHubRequests,
+    });
+  }
+  targets.push({
+    name: 'peak RSS',
+    goal: `< ${TARGETS.maxPeakRssMb} MB`,
+    value: action.peakRssMb === null ? 'not measured' : `${action.peakRssMb.toFixed(1)} MB`,
+    met: action.peakRssMb === null ? null : action.peakRssMb < TARGETS.maxPeakRssMb,
+  });
+  return targets;
+}
+
+async function measureScenario(scenario: Scenario, options: BenchmarkOptions): Promise<ScenarioResult> {
+  const log = options.log ?? (() => undefined);
+  log(`${scenario.name}: action…`);
+  let emulator = await emulatorFor(options.latency);
+  let action: RunMeasurement;
+  try {
+    const seeded = scenario.seed(emulator);
+    action = await measureAction({
+      emulator,
+      token: TOKEN,
+      mode: scenario.mode,
+      pools: scenario.pools,
+      event: seeded.event,
+      minimum: scenario.minimum,
+      milestones: scenario.milestones,
+      description: `dist/index.js, mode ${scenario.mode}`,
+      ...(options.nodeOptions ? { nodeOptions: options.nodeOptions } : {}),
+    });
+  } finally {
+    await emulator.stop();
+  }
+  log(
+    `${scenario.name}: action ${(action.wallMs / 1000).toFixed(1)} s, ${action.problems.length} problem(s)`,
+  );
+
+  let baseline: RunMeasurement | null = null;
+  if (options.baselines && scenario.baseline) {
+    log(`${scenario.name}: baseline…`);
+    emulator = await emulatorFor(options.latency);
+    try {
+      baseline = await measureBaseline(emulator, scenario, scenario.seed(emulator));
+    } finally {
+      await emulator.stop();
+    }
+    log(`${scenario.name}: baseline ${(baseline.wallMs / 1000).toFixed(1)} s`);
+  }
+
+  const minimum = minimumOf(scenario, options.latency);
+  const speedupOf = (a: number | null, b: number | null | undefined) =>
+    a !== null && b !== null && b !== undefined && a > 0 ? b / a : null;
+  const ratios = {
+    toMinimum: ratio(action.wallMs, minimum.minimumMs),
+    toMinimumAfterColdStart:
+      action.coldStartMs === null ? null : ratio(action.wallMs - action.coldStartMs, minimum.minimumMs),
+    speedup: baseline ? ratio(baseline.wallMs, action.wallMs) : null,
+    launchedSpeedup: speedupOf(action.launchedMs, baseline?.launchedMs),
+    configSpeedup: speedupOf(action.configInPlaceMs, baseline?.configInPlaceMs),
+  };
+  return {
+    name: scenario.name,
+    title: scenario.title,
+    description: scenario.description,
+    size: scenario.size,
+    action,
+    baseline,
+    minimum,
+    ratios,
+    targets: targetsOf(scenario, action, baseline, ratios),
+  };
+}
+
+export async function runBenchmark(options: BenchmarkOptions): Promise<BenchmarkReport> {
+  const startedAt = new Date().toISOString();
+  const results: ScenarioResult[] = [];
+  for (const scenario of scenarios(options.sizes, options.only)) {
+    results.push(await measureScenario(scenario, options));
+  }
+  const cpus = os.cpus();
+  return {
+    version: 1,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    command: options.command,
+    machine: {
+      cpus: cpus.length,
+      cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+      memoryGb: os.totalmem() / 1024 ** 3,
+      node: process.version,
+      platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    },
+    settings: {
+      latencyMs: { ...options.latency },
+      budgets:
+        'real defaults on (GitHub 900 points/min, write 5, 5000/h; EC2 token buckets; SSM 3 TPS for ' +
+        'PutParameter and DeleteParameter(s), 40 TPS for reads)',
+      baselines: options.baselines,
+      nodeOptions: options.nodeOptions ?? '',
+    },
+    scenarios: results,
+  };
+}

@@ -1,0 +1,134 @@
+// `npm run schema`: writes schema/runner-scaler.schema.json, the JSON Schema of the pools file, from its
+// zod schema in src/config.ts. test/docs/schema.test.ts fails when the committed file is out of date.
+//
+// zod converts the structure, types, patterns and enums. What zod checks in code (refinements and the
+// duration transform) has no JSON Schema form, so the few of those that editors can check are restated
+// below, each by path; test/docs/schema.test.ts checks that both agree.
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import prettier from 'prettier';
+import { z } from 'zod';
+import { fileSchema } from '../src/config.js';
+
+export const SCHEMA_FILE = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../schema/runner-scaler.schema.json',
+);
+
+/** What parseDuration in src/config.ts accepts (the test checks this against it). */
+export const DURATION_PATTERN = '^\\d{1,7}(s|m|h|d)$';
+
+const DURATION_FIELDS = ['idleTimeout', 'bootTimeout', 'minLifetime', 'maxLifetime'];
+
+const POOL_FIELD_DESCRIPTIONS: Record<string, string> = {
+  labels:
+    'Runner labels. A job runs on this pool when its runs-on labels are a subset of these plus self-hosted.',
+  region: 'AWS region of the instances, such as eu-west-1.',
+  launchTemplate:
+    'EC2 launch template: a name, an id lt-…, or { id | name, version } (version $Default when not given).',
+  instanceTypes: "Instance types to launch (fleet overrides); the launch template's type when empty.",
+  subnets: "Subnets to launch in (fleet overrides); the launch template's network when empty.",
+  market:
+    'on-demand (default), spot, or spot-with-fallback (spot first, on-demand for what spot did not launch).',
+  registration:
+    'jit (default): one just-in-time config per runner. token: one registration token per pool and run, for very large bursts.',
+  min: 'Idle runners kept warm (default 0). Each costs its instance while it waits.',
+  max: 'Never more instances than this in the pool, booting, idle and busy together (default 10).',
+  idleTimeout:
+    'An idle runner above min is removed once seen idle twice this far apart (default 5m). 90s, 10m, 12h or 1d.',
+  bootTimeout: 'An instance with no runner online after this is dead and terminated (default 10m).',
+  minLifetime: 'A runner is never removed younger than this (default 2m).',
+  maxLifetime: 'Idle runners older than this are replaced (default 24h).',
+  repositories:
+    'owner/name of the repositories whose queued jobs this pool serves (polling and workflow_run).',
+};
+
+const TOP_DESCRIPTIONS: Record<string, string> = {
+  environment:
+    'Names this deployment: instance tag runner-scaler:environment, runner names <env>-<instance-id>, SSM paths /runner-scaler/<env>/… (default runner-scaler).',
+  github: 'Where the runners register: exactly one of organization or repository.',
+  defaults: 'Any pool field but labels, applied to every pool that does not set it.',
+  pools: "The pools by name (1-40 letters, digits, '-', '_' or '.').",
+};
+
+const GITHUB_DESCRIPTIONS: Record<string, string> = {
+  organization: 'Organization login: organization-level runners.',
+  repository: 'owner/name: repository-level runners.',
+  runnerGroupId: 'Runner group id of JIT runners (default 1, the Default group).',
+  runnerGroup: 'Runner group name, for token registration.',
+};
+
+const LAUNCH_TEMPLATE_DESCRIPTIONS: Record<string, string> = {
+  id: 'Launch template id lt-… (or give name).',
+  name: 'Launch template name (or give id).',
+  version: '$Default (default), $Latest, or a version number.',
+};
+
+type JsonSchema = { [key: string]: unknown };
+
+/** The sub-schema at `keys`; throws when src/config.ts no longer has that shape. */
+function at(schema: JsonSchema, keys: (string | number)[]): JsonSchema {
+  let node: unknown = schema;
+  for (const key of keys) {
+    node = (node as Record<string | number, unknown> | undefined)?.[key];
+    if (typeof node !== 'object' || node === null) {
+      throw new Error(`generate-schema: no ${keys.join('.')} in the generated schema; update this script`);
+    }
+  }
+  return node as JsonSchema;
+}
+
+function describe(object: JsonSchema, descriptions: Record<string, string>, where: string): void {
+  const properties = at(object, ['properties']);
+  for (const key of Object.keys(properties)) {
+    const description = descriptions[key];
+    if (!description) throw new Error(`generate-schema: no description for ${where}.${key}; add one here`);
+    at(properties, [key]).description = description;
+  }
+}
+
+function completePoolFields(object: JsonSchema, where: string): void {
+  describe(object, POOL_FIELD_DESCRIPTIONS, where);
+  for (const field of DURATION_FIELDS) at(object, ['properties', field]).pattern = DURATION_PATTERN;
+  // launchTemplate's object form: exactly one of id or name.
+  const objectForm = at(object, ['properties', 'launchTemplate', 'anyOf', 1]);
+  describe(objectForm, LAUNCH_TEMPLATE_DESCRIPTIONS, `${where}.launchTemplate`);
+  objectForm.oneOf = [{ required: ['id'] }, { required: ['name'] }];
+}
+
+export function buildSchema(): JsonSchema {
+  const schema = z.toJSONSchema(fileSchema, { io: 'input', target: 'draft-07' }) as JsonSchema;
+  const github = at(schema, ['properties', 'github']);
+  const defaults = at(schema, ['properties', 'defaults']);
+  const pools = at(schema, ['properties', 'pools']);
+  const pool = at(pools, ['additionalProperties']);
+
+  describe(schema, TOP_DESCRIPTIONS, '(top level)');
+  describe(github, GITHUB_DESCRIPTIONS, 'github');
+  github.oneOf = [{ required: ['organization'] }, { required: ['repository'] }];
+  completePoolFields(defaults, 'defaults');
+  completePoolFields(pool, 'pools.<name>');
+  pools.minProperties = 1;
+  // Labels cannot come from defaults: every pool names its own.
+  pool.required = ['labels'];
+
+  return {
+    $schema: schema.$schema,
+    title: 'runner-scaler pools file',
+    description:
+      'The pools of ephemeral self-hosted GitHub Actions runners that runner-scaler keeps on AWS EC2 (.github/runner-scaler.yml). Generated from src/config.ts by npm run schema.',
+    ...schema,
+  };
+}
+
+/** The schema file's text, formatted as the repository's prettier formats it. */
+export async function renderSchema(): Promise<string> {
+  const options = (await prettier.resolveConfig(SCHEMA_FILE)) ?? {};
+  return prettier.format(JSON.stringify(buildSchema(), null, 2), { ...options, parser: 'json' });
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await writeFile(SCHEMA_FILE, await renderSchema());
+  console.log(`wrote ${path.relative(process.cwd(), SCHEMA_FILE)}`);
+}
