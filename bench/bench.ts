@@ -1,8 +1,11 @@
 // Runs the scenarios: each measured run (the action, then its baseline) gets a freshly started and seeded
 // emulator, so that both start with full API budgets and the same fleet.
 import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startEmulator, type Emulator } from '../test/emulator/index.js';
 import { measureBaseline } from './baselines.js';
+import { snapshotAction } from './launch.js';
 import { measureAction } from './measure.js';
 import type { BenchmarkReport, RunMeasurement, ScenarioResult, Target } from './report.js';
 import {
@@ -20,7 +23,11 @@ import {
   type Sizes,
 } from './scenarios.js';
 
+export const DEFAULT_ACTION = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/index.js');
+
 export interface BenchmarkOptions {
+  /** The bundle to measure; default dist/index.js. */
+  action?: string;
   sizes: Sizes;
   only?: ScenarioName[];
   latency: Latency;
@@ -130,7 +137,11 @@ function targetsOf(
   return targets;
 }
 
-async function measureScenario(scenario: Scenario, options: BenchmarkOptions): Promise<ScenarioResult> {
+async function measureScenario(
+  scenario: Scenario,
+  entry: string,
+  options: BenchmarkOptions,
+): Promise<ScenarioResult> {
   const log = options.log ?? (() => undefined);
   log(`${scenario.name}: action…`);
   let emulator = await emulatorFor(options.latency);
@@ -138,6 +149,7 @@ async function measureScenario(scenario: Scenario, options: BenchmarkOptions): P
   try {
     const seeded = scenario.seed(emulator);
     action = await measureAction({
+      entry,
       emulator,
       token: TOKEN,
       mode: scenario.mode,
@@ -145,7 +157,7 @@ async function measureScenario(scenario: Scenario, options: BenchmarkOptions): P
       event: seeded.event,
       minimum: scenario.minimum,
       milestones: scenario.milestones,
-      description: `dist/index.js, mode ${scenario.mode}`,
+      description: `${path.relative(process.cwd(), options.action ?? DEFAULT_ACTION)}, mode ${scenario.mode}`,
       ...(options.nodeOptions ? { nodeOptions: options.nodeOptions } : {}),
     });
   } finally {
@@ -194,8 +206,14 @@ async function measureScenario(scenario: Scenario, options: BenchmarkOptions): P
 export async function runBenchmark(options: BenchmarkOptions): Promise<BenchmarkReport> {
   const startedAt = new Date().toISOString();
   const results: ScenarioResult[] = [];
-  for (const scenario of scenarios(options.sizes, options.only)) {
-    results.push(await measureScenario(scenario, options));
+  // Every run starts the same bundle, even if dist/ is rebuilt while the benchmark runs.
+  const snapshot = snapshotAction(options.action ?? DEFAULT_ACTION);
+  try {
+    for (const scenario of scenarios(options.sizes, options.only)) {
+      results.push(await measureScenario(scenario, snapshot.entry, options));
+    }
+  } finally {
+    snapshot.remove();
   }
   const cpus = os.cpus();
   return {
@@ -217,6 +235,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
         'PutParameter and DeleteParameter(s), 40 TPS for reads)',
       baselines: options.baselines,
       nodeOptions: options.nodeOptions ?? '',
+      action: path.relative(process.cwd(), options.action ?? DEFAULT_ACTION),
     },
     scenarios: results,
   };

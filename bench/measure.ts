@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { runAction, type ActionRun } from '../test/e2e/run-action.js';
 import type { CallLogEntry, Emulator } from '../test/emulator/index.js';
+import { launchAction, type LaunchResult } from './launch.js';
 import type { CallStat, RunMeasurement } from './report.js';
 
 export type Service = 'github' | 'ec2' | 'ssm';
@@ -111,6 +111,8 @@ export function totals(calls: CallLogEntry[]) {
 }
 
 export interface ActionRunOptions {
+  /** The bundle to run (a snapshot of dist/index.js). */
+  entry: string;
   emulator: Emulator;
   token: string;
   mode: string;
@@ -137,9 +139,9 @@ function readProbe(file: string): ProbeResult | undefined {
   }
 }
 
-function actionProblems(run: ActionRun, emulator: Emulator): string[] {
+function actionProblems(run: LaunchResult, emulator: Emulator): string[] {
   const problems: string[] = [];
-  if (run.exitCode !== 0) problems.push(`exit code ${run.exitCode ?? run.signal}`);
+  if (run.exitCode !== 0) problems.push(`exit code ${run.exitCode ?? 'none (killed)'}`);
   problems.push(...run.errors);
   for (const o of run.result?.outcomes ?? []) {
     if (o.status === 'failed') problems.push(`${o.action} ${o.target}: ${o.code ?? 'failed'}`);
@@ -158,7 +160,8 @@ export async function measureAction(options: ActionRunOptions): Promise<RunMeasu
   // requests wait for the emulator (npm run bench runs node with --expose-gc).
   globalThis.gc?.();
   const startedAt = Date.now();
-  const run = await runAction({
+  const run = await launchAction({
+    entry: options.entry,
     url: emulator.url,
     inputs: { mode: options.mode, 'github-token': options.token },
     pools: options.pools,

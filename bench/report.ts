@@ -110,6 +110,8 @@ export const reportSchema = z.object({
     baselines: z.boolean(),
     /** Extra NODE_OPTIONS the action process ran with ('' for none). */
     nodeOptions: z.string(),
+    /** The bundle measured. */
+    action: z.string(),
   }),
   scenarios: z.array(scenarioSchema),
 });
@@ -261,7 +263,7 @@ export function renderMarkdown(report: BenchmarkReport): string {
   const m = report.machine;
   const l = report.settings.latencyMs;
   return [
-    `Run ${report.startedAt} – ${report.finishedAt} with \`${report.command}\` on ${m.cpus} × ${m.cpuModel}, ` +
+    `Run ${report.startedAt} – ${report.finishedAt} of \`${report.settings.action}\` with \`${report.command}\` on ${m.cpus} × ${m.cpuModel}, ` +
       `${m.memoryGb.toFixed(0)} GB, Node ${m.node} (${m.platform}).`,
     `Emulator latency: GitHub ${l.github} ms, EC2 ${l.ec2} ms, SSM ${l.ssm} ms; budgets: ${report.settings.budgets}` +
       (report.settings.nodeOptions

@@ -6,6 +6,7 @@
 //   --no-baselines                                     skip the naive baselines
 //   --node-options=--max-semi-space-size=1             extra NODE_OPTIONS for the action process
 //   --out bench/results/latest.json                    the JSON report; the markdown goes next to it (.md)
+//   --action dist/index.js                             the bundle to measure (e.g. a candidate build)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     'no-baselines': { type: 'boolean', default: false },
     'node-options': { type: 'string' },
     out: { type: 'string', default: 'bench/results/latest.json' },
+    action: { type: 'string' },
   },
 });
 
@@ -63,6 +65,7 @@ const report = await runBenchmark({
   sizes: { burst: size('burst'), drain: size('drain'), steady: size('steady'), churn: size('churn') },
   only: only(values.only),
   latency: latency(values.latency),
+  ...(values.action ? { action: path.resolve(values.action) } : {}),
   baselines: !values['no-baselines'],
   ...(values['node-options'] ? { nodeOptions: values['node-options'] } : {}),
   command: `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`,

@@ -100,6 +100,8 @@ export interface LaunchAction {
   jobIds: number[];
   /** Extra labels for the runners (the run-unique label of the pre-job pattern). */
   extraLabels: string[];
+  /** Booting instances an earlier run launched but never configured: their runner configs are delivered too. */
+  adopt?: string[];
   reason: string;
 }
 

@@ -23,7 +23,6 @@ import type {
   RemoveRunnerAction,
   TerminateAction,
 } from '../types.js';
-import type { AdoptingLaunch } from './plan.js';
 import { errorCode, errorMessage, groupBy, mapLimit, settle } from './settle.js';
 
 export interface ApplyContext {
@@ -162,7 +161,7 @@ interface Launched {
 
 async function launch(action: LaunchAction, ctx: ApplyContext): Promise<Launched> {
   const pool = ctx.config.pools.find((p) => p.name === action.pool) as PoolConfig;
-  const adopted = (action as Partial<AdoptingLaunch>).adopt ?? [];
+  const adopted = action.adopt ?? [];
   const result = await settle(
     ctx.gateways.ec2(pool.region).launchInstances({
       pool,

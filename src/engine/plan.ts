@@ -25,15 +25,6 @@ import {
   type ClassifiedInstance,
 } from './classify.js';
 
-/**
- * A launch that also delivers runner configs to booting instances an earlier run launched but never
- * configured (it crashed or was cancelled in between). Apply reads `adopt`; the shared LaunchAction type
- * stays as it is.
- */
-export interface AdoptingLaunch extends LaunchAction {
-  adopt: string[];
-}
-
 export interface PlanOptions {
   mode: Mode;
   now: Date;
@@ -269,15 +260,14 @@ function adoptable(state: PoolState): ClassifiedInstance[] {
       m.cls === 'booting' &&
       m.parameter === undefined &&
       m.instance.jobStartedAt === undefined &&
+      // A runner registered but offline may also be one starting right after the instance read its parameter;
+      // replacing it then costs that instance (it shuts down, bootTimeout cleans up), never a job.
       m.runner?.status !== 'online' &&
       m.ageMs >= pool.bootTimeoutMs / 2,
   );
 }
 
-function withAdoption(
-  state: PoolState,
-  launch: LaunchAction | undefined,
-): LaunchAction | AdoptingLaunch | undefined {
+function withAdoption(state: PoolState, launch: LaunchAction | undefined): LaunchAction | undefined {
   const adopt = adoptable(state)
     .map((m) => m.instance.id)
     .sort();
@@ -368,9 +358,11 @@ export function plan(snapshot: Snapshot, config: Config, options: PlanOptions): 
       const planned = planLaunch(state, removedIds, options);
       if (typeof planned === 'string') notes.push(planned);
       const launch = typeof planned === 'string' ? undefined : planned;
-      // Whether an instance has its parameter is known only from a complete read; a count run serves its own workflow.
-      const adopting =
-        snapshot.parameters.complete && options.count === undefined ? withAdoption(state, launch) : launch;
+      // Whether an instance has its parameter is known only from a complete read; a count run serves its own
+      // workflow; a retired pool gets no new runners.
+      const adopts =
+        snapshot.parameters.complete && options.count === undefined && known.has(state.pool.name);
+      const adopting = adopts ? withAdoption(state, launch) : launch;
       if (adopting) poolActions.unshift(adopting);
     }
     actions.push(...poolActions);

@@ -31,7 +31,9 @@ const counts = (c: PoolCounts) => `${c.booting} / ${c.idle} / ${c.busy} / ${c.to
 function describeAction(action: Action): { what: string; target: string } {
   switch (action.kind) {
     case 'launch':
-      return { what: 'launch', target: `${action.count} in ${action.pool}` };
+      return action.count === 0 && action.adopt?.length
+        ? { what: 'configure', target: `${action.adopt.length} in ${action.pool}` }
+        : { what: 'launch', target: `${action.count} in ${action.pool}` };
     case 'mark-idle':
     case 'clear-idle':
       return { what: action.kind, target: `${action.instanceIds.length} instance(s)` };

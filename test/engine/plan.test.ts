@@ -213,15 +213,14 @@ describe('plan: scale-up demand', () => {
 
   it('does not adopt what may still be configured: young, with a parameter, online, started, or a partial read', () => {
     const adopted = (world: World, mode: 'reconcile' | 'scale-down' = 'reconcile') =>
-      run(world, mode).actions.flatMap((a) =>
-        a.kind === 'launch' ? ((a as { adopt?: string[] }).adopt ?? []) : [],
-      );
+      run(world, mode).actions.flatMap((a) => (a.kind === 'launch' ? (a.adopt ?? []) : []));
     expect(adopted({ members: [{ age: 4, runner: 'none' }] })).toEqual([]);
     expect(adopted({ members: [{ age: 6, runner: 'none', parameter: true }] })).toEqual([]);
     expect(adopted({ members: [{ age: 6, runner: 'idle' }] })).toEqual([]);
     expect(adopted({ members: [{ age: 6, runner: 'offline', jobStarted: 1 }] })).toEqual([]);
     expect(adopted({ members: [{ age: 6, runner: 'none' }], incomplete: ['parameters'] })).toEqual([]);
     expect(adopted({ members: [{ age: 6, runner: 'none' }] }, 'scale-down')).toEqual([]);
+    expect(adopted({ members: [{ age: 6, runner: 'none', pool: 'retired' }] })).toEqual([]);
     expect(adopted({ members: [{ age: 6, runner: 'none' }] })).toHaveLength(1);
   });
 
