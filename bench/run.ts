@@ -10,6 +10,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import * as prettier from 'prettier';
 import { runBenchmark } from './bench.js';
 import { renderMarkdown } from './report.js';
 import { DEFAULT_SIZES, SCENARIO_NAMES, type Latency, type ScenarioName } from './scenarios.js';
@@ -72,11 +73,17 @@ const report = await runBenchmark({
   log: (line) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`),
 });
 
+/** Written as the repository's prettier settings format it, so that `npm run format:check` stays clean. */
+async function write(file: string, text: string): Promise<void> {
+  const options = (await prettier.resolveConfig(file)) ?? {};
+  writeFileSync(file, await prettier.format(text, { ...options, filepath: file }));
+}
+
 const out = path.resolve(values.out);
 mkdirSync(path.dirname(out), { recursive: true });
-writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+await write(out, JSON.stringify(report, null, 2));
 const markdown = renderMarkdown(report);
 const markdownFile = out.replace(/\.json$/, '') + '.md';
-writeFileSync(markdownFile, markdown);
+await write(markdownFile, markdown);
 console.log(markdown);
 console.error(`wrote ${path.relative(process.cwd(), out)} and ${path.relative(process.cwd(), markdownFile)}`);

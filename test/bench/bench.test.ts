@@ -103,8 +103,8 @@ describe('npm run bench at tiny sizes', () => {
   });
 
   it('writes the markdown table with every scenario', () => {
-    expect(markdown).toMatch(/^\| scenario \| wall time \|/m);
-    for (const s of report.scenarios) expect(markdown).toContain(`| ${s.name} |`);
+    expect(markdown).toMatch(/^\| scenario +\| wall time +\|/m);
+    for (const s of report.scenarios) expect(markdown).toMatch(new RegExp(`^\\| ${s.name} +\\|`, 'm'));
   });
 
   it('refuses a report that lacks a field', () => {
