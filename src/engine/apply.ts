@@ -384,23 +384,48 @@ async function deleteParameters(actions: DeleteParameterAction[], ctx: ApplyCont
   return outcomes;
 }
 
+/**
+ * Runners unregistered per re-check: at the paced GitHub write rate a batch takes about 17 s, so the fresh
+ * state each unregister relies on is never older than that, even in a drain of thousands.
+ */
+export const RECHECK_BATCH = 50;
+
+/** Instances with no runner registration and leaked parameters need no GitHub write: they go at once. */
+async function removeUnregistered(
+  orphans: TerminateAction[],
+  leaked: DeleteParameterAction[],
+  plan: Plan,
+  ctx: ApplyContext,
+) {
+  const checked = await recheck(orphans, plan, ctx);
+  const [terminated, deleted] = await Promise.all([
+    terminate(checked.proceed, ctx),
+    deleteParameters(leaked, ctx),
+  ]);
+  return [...checked.outcomes, ...terminated.outcomes, ...deleted];
+}
+
+/** Re-check, unregister, then terminate only the instances whose runner's DELETE answered 204, batch by batch. */
+async function removeRunners(runners: RemoveRunnerAction[], plan: Plan, ctx: ApplyContext) {
+  const outcomes: Outcome[] = [];
+  for (let start = 0; start < runners.length; start += RECHECK_BATCH) {
+    const checked = await recheck(runners.slice(start, start + RECHECK_BATCH), plan, ctx);
+    const unregistered = await unregister(checked.proceed as RemoveRunnerAction[], ctx);
+    const terminated = await terminate(unregistered.gone, ctx);
+    outcomes.push(...checked.outcomes, ...unregistered.outcomes, ...terminated.outcomes);
+  }
+  return outcomes;
+}
+
 async function remove(plan: Plan, ctx: ApplyContext): Promise<Outcome[]> {
-  const removals = plan.actions.filter(
-    (a): a is Removal => a.kind === 'remove-runner' || a.kind === 'terminate',
-  );
-  const checked = await recheck(removals, plan, ctx);
-  const runners = checked.proceed.filter((a): a is RemoveRunnerAction => a.kind === 'remove-runner');
-  const orphans = checked.proceed.filter((a): a is TerminateAction => a.kind === 'terminate');
-  const unregistered = await unregister(runners, ctx);
-  // Terminate only what has no runner left: orphans, and instances whose runner's DELETE answered 204/404.
-  const terminated = await terminate([...orphans, ...unregistered.gone], ctx);
+  const runners = plan.actions.filter((a): a is RemoveRunnerAction => a.kind === 'remove-runner');
+  const orphans = plan.actions.filter((a): a is TerminateAction => a.kind === 'terminate');
   const leaked = plan.actions.filter((a): a is DeleteParameterAction => a.kind === 'delete-parameter');
-  return [
-    ...checked.outcomes,
-    ...unregistered.outcomes,
-    ...terminated.outcomes,
-    ...(await deleteParameters(leaked, ctx)),
-  ];
+  const [unregistered, removed] = await Promise.all([
+    removeUnregistered(orphans, leaked, plan, ctx),
+    removeRunners(runners, plan, ctx),
+  ]);
+  return [...removed, ...unregistered];
 }
 
 export interface ApplyResult {

@@ -196,6 +196,22 @@ describe('apply: launch', () => {
 });
 
 describe('apply: removal', () => {
+  it('re-checks right before each batch of unregisters, so the check is never older than one batch', async () => {
+    const { ctx, calls } = fakes();
+    await apply(planOf(...Array.from({ length: 120 }, (_, i) => removeRunner(i + 1))), ctx);
+    const steps = calls.map((c) => c.split(' ')[0]).filter((c, i, all) => c !== all[i - 1]);
+    expect(steps).toEqual([
+      ...['describe', 'unregister', 'terminate', 'delete-parameters'],
+      ...['describe', 'unregister', 'terminate', 'delete-parameters'],
+      ...['describe', 'unregister', 'terminate', 'delete-parameters'],
+    ]);
+    expect(calls.filter((c) => c.startsWith('describe'))).toEqual([
+      'describe 50',
+      'describe 50',
+      'describe 20',
+    ]);
+  });
+
   it('unregisters, then terminates, then deletes the parameters, in that order', async () => {
     const { ctx, calls } = fakes();
     await apply(planOf(removeRunner(1), removeRunner(2)), ctx);
@@ -284,8 +300,10 @@ describe('apply: removal', () => {
     const { ctx, calls } = fakes({
       terminate: (ids) => ({
         terminated: ids.filter((id) => id !== bad && id !== stuck),
-        notFound: [bad],
-        failed: [{ id: stuck, code: 'UnauthorizedOperation', message: 'denied' }],
+        notFound: ids.filter((id) => id === bad),
+        failed: ids
+          .filter((id) => id === stuck)
+          .map((id) => ({ id, code: 'UnauthorizedOperation', message: 'denied' })),
       }),
     });
     const result = await apply(planOf(...actions), ctx);
@@ -320,7 +338,7 @@ describe('apply: removal', () => {
       ),
       ctx,
     );
-    expect(calls).toEqual(['unregister 9', 'delete-parameters /runner-scaler/ci/i-0dead']);
+    expect(calls.sort()).toEqual(['delete-parameters /runner-scaler/ci/i-0dead', 'unregister 9']);
   });
 
   it('idle tags: one call per action for all its instances', async () => {
