@@ -2,7 +2,6 @@
 // message naming the path or input, and the action makes no API call at all — so certainly no write.
 // Every request, to GitHub or AWS, lands on a local recording server.
 import { generateKeyPairSync } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,6 +9,7 @@ import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { run } from '../../src/main.js';
+import { startRecordingServer, type RecordingServer } from '../unit/recording-server.js';
 import { replaceAt } from './arbitraries.js';
 import { baseFile, fieldNamed, fieldWith, serialize, format } from './pools.js';
 
@@ -24,19 +24,14 @@ const saved = { ...process.env };
 let dir: string;
 let requests: string[];
 let stdout: string;
-let server: Server;
+let server: RecordingServer;
 let endpoint: string;
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    requests.push(`${req.method} ${req.url}`);
-    res.writeHead(400, { 'content-type': 'application/json' }).end('{}');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  endpoint = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  server = await startRecordingServer();
+  endpoint = server.url;
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => server.close());
 
 beforeEach(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'rs-validation-'));
@@ -82,7 +77,8 @@ async function attempt({ inputs, pools, event }: Attempt): Promise<{ exitCode: u
     writeFileSync(file, event.text ?? JSON.stringify(event.payload));
     Object.assign(process.env, { GITHUB_EVENT_NAME: event.name, GITHUB_EVENT_PATH: file });
   }
-  requests = [];
+  server.requests.length = 0;
+  requests = server.requests;
   stdout = '';
   process.exitCode = undefined;
   process.chdir(dir);

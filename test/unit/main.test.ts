@@ -1,29 +1,23 @@
-import { createServer, type Server } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readSettings } from '../../src/inputs.js';
 import { run } from '../../src/main.js';
+import { startRecordingServer, type RecordingServer } from './recording-server.js';
 
 const saved = { ...process.env };
 let dir: string;
 let requests: string[];
 let stdout: string;
-let server: Server;
+let server: RecordingServer;
 let endpoint: string;
 
-// Every request the action makes, to GitHub or AWS, lands here and is recorded.
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    requests.push(`${req.method} ${req.url}`);
-    res.writeHead(400, { 'content-type': 'application/json' }).end('{}');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  endpoint = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  server = await startRecordingServer();
+  endpoint = server.url;
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => server.close());
 
 function setInputs(inputs: Record<string, string>) {
   for (const [name, value] of Object.entries(inputs)) process.env[`INPUT_${name.toUpperCase()}`] = value;
@@ -44,7 +38,8 @@ beforeEach(() => {
   });
   writeFileSync(path.join(dir, 'summary.md'), '');
   writeFileSync(path.join(dir, 'output'), '');
-  requests = [];
+  server.requests.length = 0;
+  requests = server.requests;
   stdout = '';
   vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
     stdout += chunk.toString();
