@@ -4,6 +4,7 @@ import {
   PutParameterCommand,
   SSMClient,
 } from '@aws-sdk/client-ssm';
+import Bottleneck from 'bottleneck/light.js';
 import type { DeleteParametersResult, SsmGateway } from '../types.js';
 
 /** DeleteParameters accepts 1..10 names per call. */
@@ -11,8 +12,13 @@ const DELETE_BATCH_SIZE = 10;
 /** GetParametersByPath returns at most 10 parameters per page. */
 const LIST_PAGE_SIZE = 10;
 
+/** SSM's default limit for PutParameter and for DeleteParameter(s): 3 transactions a second each. */
+export const WRITE_TPS = 3;
+
 export interface SsmGatewayOptions {
   region: string;
+  /** Calls per second for each write API; the default is SSM's standard throughput. */
+  writeTps?: number;
 }
 
 export function createSsmGateway(options: SsmGatewayOptions): SsmGateway {
@@ -20,17 +26,24 @@ export function createSsmGateway(options: SsmGatewayOptions): SsmGateway {
   // Endpoint (AWS_ENDPOINT_URL[_SSM]) and max attempts come from the SDK's own env handling; adaptive mode
   // paces the calls when SSM answers ThrottlingException (3 TPS for puts and deletes).
   const client = new SSMClient({ region, retryMode: 'adaptive' });
+  // Paced below the limit rather than throttled and retried: a refused call costs a round trip and a backoff.
+  const pace = () =>
+    new Bottleneck({ maxConcurrent: 1, minTime: Math.ceil(1000 / (options.writeTps ?? WRITE_TPS)) });
+  const puts = pace();
+  const deletes = pace();
 
   async function putSecureParameter(name: string, value: string): Promise<void> {
     try {
-      await client.send(
-        new PutParameterCommand({
-          Name: name,
-          Value: value,
-          Type: 'SecureString',
-          Overwrite: true,
-          Tier: 'Standard',
-        }),
+      await puts.schedule(() =>
+        client.send(
+          new PutParameterCommand({
+            Name: name,
+            Value: value,
+            Type: 'SecureString',
+            Overwrite: true,
+            Tier: 'Standard',
+          }),
+        ),
       );
     } catch (error) {
       // No `cause`: the original error's message may echo the value (validation errors do).
@@ -80,10 +93,12 @@ export function createSsmGateway(options: SsmGatewayOptions): SsmGateway {
 
   async function deleteParameters(names: string[]): Promise<DeleteParametersResult> {
     const result: DeleteParametersResult = { deleted: [], invalid: [], failed: [] };
-    // Sequential: SSM allows 3 deletes per second, and the adaptive retry mode paces throttled calls.
+    // Sequential and paced at SSM's 3 deletes a second; the adaptive retry mode covers what is left.
     for (const batch of chunks([...new Set(names)], DELETE_BATCH_SIZE)) {
       try {
-        const response = await client.send(new DeleteParametersCommand({ Names: batch }));
+        const response = await deletes.schedule(() =>
+          client.send(new DeleteParametersCommand({ Names: batch })),
+        );
         const deleted = new Set(response.DeletedParameters ?? []);
         const invalid = new Set(response.InvalidParameters ?? []);
         for (const name of batch) {

@@ -385,10 +385,11 @@ async function deleteParameters(actions: DeleteParameterAction[], ctx: ApplyCont
 }
 
 /**
- * Runners unregistered per re-check: at the paced GitHub write rate a batch takes about 17 s, so the fresh
- * state each unregister relies on is never older than that, even in a drain of thousands.
+ * Runners unregistered per re-check (and terminated per call): at the paced GitHub write rate a batch takes
+ * about 34 s, so the fresh state each unregister relies on is never older than that, even in a drain of
+ * thousands.
  */
-export const RECHECK_BATCH = 50;
+export const RECHECK_BATCH = 100;
 
 /** Instances with no runner registration and leaked parameters need no GitHub write: they go at once. */
 async function removeUnregistered(

@@ -172,3 +172,22 @@ describe('deleteParameters', () => {
     expect(ssm.calls()).toHaveLength(0);
   });
 });
+
+describe('write pacing', () => {
+  it('sends writes one at a time, however many are asked for at once', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const slow = async () => {
+      inFlight += 1;
+      peak = Math.max(peak, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight -= 1;
+      return {};
+    };
+    ssm.on(PutParameterCommand).callsFake(slow);
+    const gateway = createSsmGateway({ region: 'eu-west-1', writeTps: 1000 });
+    await Promise.all(Array.from({ length: 6 }, (_, i) => gateway.putSecureParameter(`/p/${i}`, 'v')));
+    expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(6);
+    expect(peak).toBe(1);
+  });
+});

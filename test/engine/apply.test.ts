@@ -198,7 +198,7 @@ describe('apply: launch', () => {
 describe('apply: removal', () => {
   it('re-checks right before each batch of unregisters, so the check is never older than one batch', async () => {
     const { ctx, calls } = fakes();
-    await apply(planOf(...Array.from({ length: 120 }, (_, i) => removeRunner(i + 1))), ctx);
+    await apply(planOf(...Array.from({ length: 220 }, (_, i) => removeRunner(i + 1))), ctx);
     const steps = calls.map((c) => c.split(' ')[0]).filter((c, i, all) => c !== all[i - 1]);
     expect(steps).toEqual([
       ...['describe', 'unregister', 'terminate', 'delete-parameters'],
@@ -206,8 +206,8 @@ describe('apply: removal', () => {
       ...['describe', 'unregister', 'terminate', 'delete-parameters'],
     ]);
     expect(calls.filter((c) => c.startsWith('describe'))).toEqual([
-      'describe 50',
-      'describe 50',
+      'describe 100',
+      'describe 100',
       'describe 20',
     ]);
   });
