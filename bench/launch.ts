@@ -2,10 +2,10 @@
 // GITHUB_EVENT_PATH; see test/e2e/run-action.ts), from a copy of its folder: a full benchmark takes half an
 // hour and dist/ may be rebuilt meanwhile, and `--action` compares another bundle.
 import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseOutputs } from '../test/e2e/run-action.js';
+import { parseOutputs, prepareStep } from '../test/e2e/run-action.js';
 
 export interface ActionSnapshot {
   /** The copied entry point. */
@@ -45,40 +45,7 @@ export interface LaunchResult {
 }
 
 export async function launchAction(options: LaunchOptions): Promise<LaunchResult> {
-  const workspace = mkdtempSync(path.join(tmpdir(), 'rs-bench-run-'));
-  const file = (name: string, content = '') => {
-    const p = path.join(workspace, name);
-    writeFileSync(p, content);
-    return p;
-  };
-  mkdirSync(path.join(workspace, '.github'));
-  file('.github/runner-scaler.yml', options.pools);
-  const outputFile = file('output.txt');
-  const inputs = Object.fromEntries(
-    Object.entries(options.inputs).map(([k, v]) => [`INPUT_${k.replace(/ /g, '_').toUpperCase()}`, v]),
-  );
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    HOME: workspace,
-    GITHUB_ACTIONS: 'true',
-    GITHUB_WORKSPACE: workspace,
-    GITHUB_API_URL: options.url,
-    GITHUB_SERVER_URL: 'https://github.com',
-    GITHUB_RUN_ID: '1000',
-    GITHUB_RUN_ATTEMPT: '1',
-    GITHUB_REPOSITORY: 'acme/infra',
-    GITHUB_STEP_SUMMARY: file('summary.md'),
-    GITHUB_OUTPUT: outputFile,
-    GITHUB_EVENT_NAME: options.event?.name ?? 'schedule',
-    GITHUB_EVENT_PATH: file('event.json', JSON.stringify(options.event?.payload ?? {})),
-    AWS_ENDPOINT_URL: options.url,
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-    AWS_SECRET_ACCESS_KEY: 'emulator-secret',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    ...inputs,
-    ...options.env,
-  };
+  const { workspace, env, outputFile } = prepareStep({ ...options, prefix: 'rs-bench-run-' });
   const child = spawn(process.execPath, [options.entry], {
     cwd: workspace,
     env,

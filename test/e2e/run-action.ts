@@ -1,7 +1,7 @@
 // Runs the bundled action (dist/index.js) as the Actions runner does: a child process with INPUT_*
 // variables and the GITHUB_STEP_SUMMARY / GITHUB_OUTPUT / GITHUB_EVENT_PATH files.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,15 +82,23 @@ export function parseOutputs(text: string): Record<string, string> {
   return outputs;
 }
 
-export async function runAction(options: RunOptions): Promise<ActionRun> {
-  const workspace = mkdtempSync(path.join(tmpdir(), 'rs-e2e-'));
+/** What the Actions runner gives a step: a workspace with the pools file, INPUT_* and GITHUB_* variables. */
+export function prepareStep(options: {
+  url: string;
+  inputs: Record<string, string>;
+  pools: string;
+  event?: { name: string; payload: unknown };
+  env?: Record<string, string>;
+  runId?: number;
+  prefix?: string;
+}) {
+  const workspace = mkdtempSync(path.join(tmpdir(), options.prefix ?? 'rs-e2e-'));
   const file = (name: string, content = '') => {
     const p = path.join(workspace, name);
     writeFileSync(p, content);
     return p;
   };
-  const config = path.join(workspace, '.github');
-  await import('node:fs/promises').then((fs) => fs.mkdir(config, { recursive: true }));
+  mkdirSync(path.join(workspace, '.github'));
   file('.github/runner-scaler.yml', options.pools);
   const summaryFile = file('summary.md');
   const outputFile = file('output.txt');
@@ -119,6 +127,11 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
     ...inputs,
     ...options.env,
   };
+  return { workspace, env, summaryFile, outputFile };
+}
+
+export async function runAction(options: RunOptions): Promise<ActionRun> {
+  const { workspace, env, summaryFile, outputFile } = prepareStep(options);
   const issuedBefore = new Set(options.secrets?.() ?? []);
   const child = spawn(process.execPath, [ACTION], { cwd: workspace, env, stdio: ['ignore', 'pipe', 'pipe'] });
   options.onSpawn?.(child);
