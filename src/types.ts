@@ -259,6 +259,8 @@ export interface JitConfig {
 
 export interface GitHubGateway {
   listRunners(): Promise<Runner[]>;
+  /** The runner registered with exactly this name, if any: a lookup that does not rely on paging. */
+  findRunner(name: string): Promise<Runner | undefined>;
   /** Returns the runner's JIT config; on 409 (a retried request) looks the runner up and reports it. */
   generateJitConfig(name: string, labels: string[], runnerGroupId: number): Promise<JitConfig>;
   createRegistrationToken(): Promise<{ token: string; expiresAt: string }>;

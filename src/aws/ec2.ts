@@ -53,8 +53,9 @@ export function createEc2Gateway(options: Ec2GatewayOptions): Ec2Gateway {
   // Endpoint (AWS_ENDPOINT_URL[_EC2]) and max attempts (AWS_MAX_ATTEMPTS) come from the SDK's own env handling.
   const client = new EC2Client({ region, retryMode: 'adaptive' });
 
-  async function describeAll(operation: string, filters: Filter[]): Promise<Ec2Instance[]> {
-    const instances: Ec2Instance[] = [];
+  /** Pages through DescribeInstances; each page is converted as it arrives so its raw objects die young. */
+  async function describeAll(operation: string, filters: Filter[]): Promise<Instance[]> {
+    const instances: Instance[] = [];
     let nextToken: string | undefined;
     do {
       const previousToken = nextToken;
@@ -70,7 +71,12 @@ export function createEc2Gateway(options: Ec2GatewayOptions): Ec2Gateway {
       } catch (error) {
         throw withContext(`${operation} in ${region} failed`, error);
       }
-      for (const reservation of page.Reservations ?? []) instances.push(...(reservation.Instances ?? []));
+      for (const reservation of page.Reservations ?? []) {
+        for (const raw of reservation.Instances ?? []) {
+          const instance = toInstance(raw, region);
+          if (instance) instances.push(instance);
+        }
+      }
       nextToken = page.NextToken || undefined;
       if (nextToken !== undefined && nextToken === previousToken) {
         throw new Error(`${operation} in ${region} failed: the same NextToken was returned twice`);
@@ -85,20 +91,14 @@ export function createEc2Gateway(options: Ec2GatewayOptions): Ec2Gateway {
       { Name: 'instance-state-name', Values: LIVE_STATES },
     ]);
     // The filter is the API's promise; the contract is ours to keep, so check the tag again.
-    return found
-      .map((raw) => toInstance(raw, region))
-      .filter((instance): instance is Instance => instance?.tags[TAG_ENVIRONMENT] === environment);
+    return found.filter((instance) => instance.tags[TAG_ENVIRONMENT] === environment);
   }
 
   async function describeInstances(ids: string[]): Promise<Instance[]> {
     const result: Instance[] = [];
     // The instance-id filter, unlike InstanceIds, ignores unknown ids instead of failing the call.
     for (const chunk of chunks(unique(ids), FILTER_VALUES_PER_CALL)) {
-      const found = await describeAll('DescribeInstances', [{ Name: 'instance-id', Values: chunk }]);
-      for (const raw of found) {
-        const instance = toInstance(raw, region);
-        if (instance) result.push(instance);
-      }
+      result.push(...(await describeAll('DescribeInstances', [{ Name: 'instance-id', Values: chunk }])));
     }
     return result;
   }

@@ -391,6 +391,42 @@ async function deleteParameters(actions: DeleteParameterAction[], ctx: ApplyCont
  */
 export const RECHECK_BATCH = 100;
 
+/**
+ * An instance is terminated without an unregister only when its runner is really absent. The runner
+ * listing is read by page number while ephemeral runners come and go, so a runner can be missing from it
+ * and still be registered, possibly running a job: look each one up by name first.
+ */
+async function confirmUnregistered(actions: TerminateAction[], ctx: ApplyContext) {
+  const proceed: TerminateAction[] = [];
+  const outcomes: Outcome[] = [];
+  await mapLimit(actions, CONCURRENCY, async (action) => {
+    const name = runnerName(ctx.config.environment, action.instanceId);
+    const found = await settle(ctx.gateways.github.findRunner(name));
+    if (!found.ok) {
+      outcomes.push(
+        failed(
+          'remove',
+          action.instanceId,
+          `${action.reason}; runner ${name} not looked up`,
+          found.error,
+          action.pool,
+        ),
+      );
+    } else if (found.value) {
+      outcomes.push({
+        action: 'remove',
+        target: action.instanceId,
+        pool: action.pool,
+        status: 'skipped',
+        reason: action.reason,
+        code: 'changed',
+        detail: `runner ${name} (id ${found.value.id}) is registered after all; left for the next run`,
+      });
+    } else proceed.push(action);
+  });
+  return { proceed, outcomes };
+}
+
 /** Instances with no runner registration and leaked parameters need no GitHub write: they go at once. */
 async function removeUnregistered(
   orphans: TerminateAction[],
@@ -398,12 +434,14 @@ async function removeUnregistered(
   plan: Plan,
   ctx: ApplyContext,
 ) {
-  const checked = await recheck(orphans, plan, ctx);
-  const [terminated, deleted] = await Promise.all([
-    terminate(checked.proceed, ctx),
-    deleteParameters(leaked, ctx),
-  ]);
-  return [...checked.outcomes, ...terminated.outcomes, ...deleted];
+  const terminateOrphans = async () => {
+    const confirmed = await confirmUnregistered(orphans, ctx);
+    const checked = await recheck(confirmed.proceed, plan, ctx);
+    const terminated = await terminate(checked.proceed, ctx);
+    return [...confirmed.outcomes, ...checked.outcomes, ...terminated.outcomes];
+  };
+  const [terminated, deleted] = await Promise.all([terminateOrphans(), deleteParameters(leaked, ctx)]);
+  return [...terminated, ...deleted];
 }
 
 /** Re-check, unregister, then terminate only the instances whose runner's DELETE answered 204, batch by batch. */

@@ -19,6 +19,8 @@ export interface GitHubGatewayOptions {
 /** Runs whose jobs are listed at the same time (the throttling plugin caps all requests at 10). */
 const JOB_LISTING_CONCURRENCY = 4;
 const PER_PAGE = 100;
+/** Runner pages read at once after the first; within the throttling plugin's cap of 10 in flight. */
+const RUNNER_PAGE_CONCURRENCY = 8;
 
 interface ApiRunner {
   id: number;
@@ -35,20 +37,49 @@ export function createGitHubGateway(options: GitHubGatewayOptions): GitHubGatewa
   const scopeName =
     scope.kind === 'org' ? `organization ${scope.org}` : `repository ${scope.owner}/${scope.repo}`;
 
-  async function listApiRunners(name?: string): Promise<ApiRunner[]> {
+  async function listRunnerPage(
+    page: number,
+    name?: string,
+  ): Promise<{ total: number; runners: ApiRunner[] }> {
     const filter = name === undefined ? {} : { name };
-    return scope.kind === 'org'
-      ? octokit.paginate(actions.listSelfHostedRunnersForOrg, {
-          org: scope.org,
-          per_page: PER_PAGE,
-          ...filter,
-        })
-      : octokit.paginate(actions.listSelfHostedRunnersForRepo, {
-          owner: scope.owner,
-          repo: scope.repo,
-          per_page: PER_PAGE,
-          ...filter,
-        });
+    const { data } =
+      scope.kind === 'org'
+        ? await actions.listSelfHostedRunnersForOrg({ org: scope.org, per_page: PER_PAGE, page, ...filter })
+        : await actions.listSelfHostedRunnersForRepo({
+            owner: scope.owner,
+            repo: scope.repo,
+            per_page: PER_PAGE,
+            page,
+            ...filter,
+          });
+    return { total: data.total_count, runners: data.runners };
+  }
+
+  /**
+   * Every registered runner. The first page gives the count; the other pages are read at once (the
+   * throttling plugin caps requests in flight), so the list has less time to change under the paging.
+   * Pages are numbered, not cursors: a runner that leaves meanwhile can shift another one onto a page
+   * already read. That is why a runner missing from this list is looked up by name before its instance
+   * is terminated (see `findRunner` and the engine's removal).
+   */
+  async function listApiRunners(name?: string): Promise<ApiRunner[]> {
+    const first = await listRunnerPage(1, name);
+    const byId = new Map(first.runners.map((runner) => [runner.id, runner]));
+    let pages = Math.ceil(first.total / PER_PAGE);
+    const rest = await mapWithConcurrency(
+      Array.from({ length: Math.max(0, pages - 1) }, (_, i) => i + 2),
+      RUNNER_PAGE_CONCURRENCY,
+      (page) => listRunnerPage(page, name),
+    );
+    let last = rest.at(-1) ?? first;
+    for (const page of rest) for (const runner of page.runners) byId.set(runner.id, runner);
+    // Runners registered since the first page may spill onto pages past the count it gave.
+    while (last.runners.length === PER_PAGE && pages * PER_PAGE < last.total) {
+      pages += 1;
+      last = await listRunnerPage(pages, name);
+      for (const runner of last.runners) byId.set(runner.id, runner);
+    }
+    return [...byId.values()];
   }
 
   async function postJitConfig(name: string, labels: string[], runnerGroupId: number): Promise<JitConfig> {
@@ -152,6 +183,15 @@ export function createGitHubGateway(options: GitHubGatewayOptions): GitHubGatewa
         return (await listApiRunners()).map(toRunner);
       } catch (error) {
         throw failure(`Listing the runners of ${scopeName}`, error);
+      }
+    },
+
+    async findRunner(name) {
+      try {
+        const found = (await listApiRunners(name)).find((runner) => runner.name === name);
+        return found && toRunner(found);
+      } catch (error) {
+        throw failure(`Looking up runner ${name} in ${scopeName}`, error);
       }
     },
 

@@ -7,6 +7,7 @@ import type {
   GitHubGateway,
   Instance,
   Plan,
+  Runner,
   SsmGateway,
   TerminateResult,
 } from '../../src/types.js';
@@ -20,6 +21,8 @@ interface FakeOptions {
   fresh?: (id: string) => Partial<Instance> | undefined;
   describeFails?: boolean;
   terminate?: (ids: string[]) => TerminateResult;
+  /** The runner a name lookup finds (or an error it throws); none by default. */
+  findRunner?: (name: string) => Runner | Error | undefined;
 }
 
 /** Plain fakes that record every call in order. */
@@ -27,6 +30,12 @@ function fakes(options: FakeOptions = {}) {
   const calls: string[] = [];
   const github: GitHubGateway = {
     listRunners: async () => [],
+    findRunner: async (name) => {
+      calls.push(`find ${name}`);
+      const found = options.findRunner?.(name);
+      if (found instanceof Error) throw found;
+      return found;
+    },
     generateJitConfig: async (name) => {
       calls.push(`jit ${name}`);
       if (options.jitFailsFor?.some((id) => name.endsWith(id)))
@@ -258,6 +267,48 @@ describe('apply: removal', () => {
     expect(result.outcomes).toContainEqual(
       expect.objectContaining({ target: instanceId(1), status: 'skipped', code: 'changed' }),
     );
+  });
+
+  const orphanOf = (n: number): Action => ({
+    kind: 'terminate',
+    pool: 'linux',
+    instanceId: instanceId(n),
+    region: 'eu-west-1',
+    reason: 'orphan',
+  });
+
+  it("looks an orphan's runner up by name before terminating it: one the paged listing missed is kept", async () => {
+    const missed = `${ENV}-${instanceId(1)}`;
+    const { ctx, calls } = fakes({
+      findRunner: (name) =>
+        name === missed ? { id: 7, name, status: 'online', busy: true, labels: ['self-hosted'] } : undefined,
+    });
+    const result = await apply(planOf(orphanOf(1), orphanOf(2)), ctx);
+    expect(calls).toContain(`find ${missed}`);
+    expect(calls).toContain(`find ${ENV}-${instanceId(2)}`);
+    expect(calls.filter((c) => c.startsWith('terminate'))).toEqual([`terminate ${instanceId(2)}`]);
+    expect(calls.indexOf(`find ${ENV}-${instanceId(2)}`)).toBeLessThan(
+      calls.indexOf(`terminate ${instanceId(2)}`),
+    );
+    expect(result.outcomes).toContainEqual(
+      expect.objectContaining({
+        target: instanceId(1),
+        status: 'skipped',
+        code: 'changed',
+        detail: expect.stringContaining('(id 7) is registered after all'),
+      }),
+    );
+  });
+
+  it('an orphan whose runner lookup fails is kept and the item fails', async () => {
+    const { ctx, calls } = fakes({
+      findRunner: () => Object.assign(new Error('bad gateway'), { status: 502 }),
+    });
+    const result = await apply(planOf(orphanOf(1)), ctx);
+    expect(calls.some((c) => c.startsWith('terminate') || c.startsWith('describe'))).toBe(false);
+    expect(result.outcomes).toEqual([
+      expect.objectContaining({ target: instanceId(1), status: 'failed', code: 'HTTP 502' }),
+    ]);
   });
 
   it('an unregister error keeps the instance running and fails the item', async () => {

@@ -42,7 +42,7 @@ function runnerPages(path: string, ids: number[][]): nock.Scope {
   const last = ids.length;
   ids.forEach((page, index) => {
     const pageNumber = index + 1;
-    const query = pageNumber === 1 ? { per_page: '100' } : { per_page: '100', page: String(pageNumber) };
+    const query = { per_page: '100', page: String(pageNumber) };
     const links: string[] = [];
     if (pageNumber < last) links.push(`<${API}${path}?per_page=100&page=${pageNumber + 1}>; rel="next"`);
     links.push(`<${API}${path}?per_page=100&page=${last}>; rel="last"`);
@@ -92,7 +92,7 @@ describe('listRunners', () => {
   it('maps status and busy', async () => {
     nock(API)
       .get('/orgs/acme/actions/runners')
-      .query({ per_page: '100' })
+      .query({ per_page: '100', page: '1' })
       .reply(200, {
         total_count: 2,
         runners: [apiRunner(1, { status: 'offline', busy: false }), apiRunner(2, { busy: true, labels: [] })],
@@ -104,11 +104,69 @@ describe('listRunners', () => {
     ]);
   });
 
+  it('reads the pages after the first at once', async () => {
+    const path = '/orgs/acme/actions/runners';
+    // Page 2 answers only once page 3 has been asked for: a one-page-at-a-time reader never finishes.
+    let askedForPage3!: () => void;
+    const page3Asked = new Promise<void>((resolve) => (askedForPage3 = resolve));
+    nock(API)
+      .get(path)
+      .query({ per_page: '100', page: '1' })
+      .reply(200, { total_count: 250, runners: Array.from({ length: 100 }, (_, i) => apiRunner(i + 1)) })
+      .get(path)
+      .query({ per_page: '100', page: '2' })
+      .reply(async () => {
+        await page3Asked;
+        return [
+          200,
+          { total_count: 250, runners: Array.from({ length: 100 }, (_, i) => apiRunner(i + 101)) },
+        ];
+      })
+      .get(path)
+      .query({ per_page: '100', page: '3' })
+      .reply(() => {
+        askedForPage3();
+        return [200, { total_count: 250, runners: Array.from({ length: 50 }, (_, i) => apiRunner(i + 201)) }];
+      });
+    const runners = await plainGateway(ORG).gateway.listRunners();
+    expect(runners.map((runner) => runner.id)).toEqual(Array.from({ length: 250 }, (_, i) => i + 1));
+  });
+
+  it('a runner shifted onto the next page by one that left is listed once', async () => {
+    const path = '/orgs/acme/actions/runners';
+    nock(API)
+      .get(path)
+      .query({ per_page: '100', page: '1' })
+      .reply(200, { total_count: 150, runners: Array.from({ length: 100 }, (_, i) => apiRunner(i + 1)) })
+      // Runner 7 left after page 1 was read: page 2 now starts at runner 100.
+      .get(path)
+      .query({ per_page: '100', page: '2' })
+      .reply(200, { total_count: 149, runners: Array.from({ length: 51 }, (_, i) => apiRunner(i + 100)) });
+    const runners = await plainGateway(ORG).gateway.listRunners();
+    expect(runners.map((runner) => runner.id)).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
+  });
+
+  it("reads on past the first page's count when runners registered meanwhile fill the last page", async () => {
+    const path = '/orgs/acme/actions/runners';
+    nock(API)
+      .get(path)
+      .query({ per_page: '100', page: '1' })
+      .reply(200, { total_count: 200, runners: Array.from({ length: 100 }, (_, i) => apiRunner(i + 1)) })
+      .get(path)
+      .query({ per_page: '100', page: '2' })
+      .reply(200, { total_count: 230, runners: Array.from({ length: 100 }, (_, i) => apiRunner(i + 101)) })
+      .get(path)
+      .query({ per_page: '100', page: '3' })
+      .reply(200, { total_count: 230, runners: Array.from({ length: 30 }, (_, i) => apiRunner(i + 201)) });
+    const runners = await plainGateway(ORG).gateway.listRunners();
+    expect(runners).toHaveLength(230);
+  });
+
   it('throws when a page fails (the read is incomplete)', async () => {
     const path = '/orgs/acme/actions/runners';
     nock(API)
       .get(path)
-      .query({ per_page: '100' })
+      .query({ per_page: '100', page: '1' })
       .reply(
         200,
         { total_count: 150, runners: [apiRunner(1)] },
@@ -158,7 +216,7 @@ describe('generateJitConfig', () => {
       .post('/orgs/acme/actions/runners/generate-jitconfig', expectedBody)
       .reply(409, { message: 'Already exists - A runner with the name already exists.' })
       .get('/orgs/acme/actions/runners')
-      .query({ name, per_page: '100' })
+      .query({ name, per_page: '100', page: '1' })
       .reply(200, { total_count: 1, runners: [apiRunner(42, { name, status: 'offline' })] })
       .delete('/orgs/acme/actions/runners/42')
       .reply(204)
@@ -178,7 +236,7 @@ describe('generateJitConfig', () => {
       .post('/orgs/acme/actions/runners/generate-jitconfig', expectedBody)
       .reply(409, { message: 'Already exists' })
       .get('/orgs/acme/actions/runners')
-      .query({ name, per_page: '100' })
+      .query({ name, per_page: '100', page: '1' })
       .reply(200, { total_count: 1, runners: [apiRunner(42, { name, busy: true })] });
     await expect(plainGateway(ORG).gateway.generateJitConfig(name, labels, 3)).rejects.toThrow(
       /runner-scaler-i-0123456789abcdef0.*\(id 42\) is already registered and running a job/,
@@ -190,7 +248,7 @@ describe('generateJitConfig', () => {
       .post('/orgs/acme/actions/runners/generate-jitconfig', expectedBody)
       .reply(409, { message: 'Already exists' })
       .get('/orgs/acme/actions/runners')
-      .query({ name, per_page: '100' })
+      .query({ name, per_page: '100', page: '1' })
       .reply(200, { total_count: 1, runners: [apiRunner(42, { name, status: 'online', busy: false })] });
     await expect(plainGateway(ORG).gateway.generateJitConfig(name, labels, 3)).rejects.toThrow(
       /\(id 42\) is already registered and online/,
@@ -202,7 +260,7 @@ describe('generateJitConfig', () => {
       .post('/orgs/acme/actions/runners/generate-jitconfig', expectedBody)
       .reply(409, { message: 'Already exists' })
       .get('/orgs/acme/actions/runners')
-      .query({ name, per_page: '100' })
+      .query({ name, per_page: '100', page: '1' })
       .reply(200, { total_count: 1, runners: [apiRunner(42, { name, status: 'offline' })] })
       .delete('/orgs/acme/actions/runners/42')
       .reply(422, { message: 'Runner is still running a job' });
@@ -342,6 +400,40 @@ describe('queued jobs', () => {
   });
 });
 
+describe('findRunner', () => {
+  const name = 'runner-scaler-i-0123456789abcdef0';
+
+  it('looks the runner up by its exact name', async () => {
+    nock(API)
+      .get('/repos/acme/app/actions/runners')
+      .query({ name, per_page: '100', page: '1' })
+      .reply(200, { total_count: 1, runners: [apiRunner(42, { name, busy: true })] });
+    await expect(plainGateway(REPO).gateway.findRunner(name)).resolves.toMatchObject({
+      id: 42,
+      name,
+      busy: true,
+    });
+  });
+
+  it('is undefined when no runner has that name', async () => {
+    nock(API)
+      .get('/orgs/acme/actions/runners')
+      .query({ name, per_page: '100', page: '1' })
+      .reply(200, { total_count: 0, runners: [] });
+    await expect(plainGateway(ORG).gateway.findRunner(name)).resolves.toBeUndefined();
+  });
+
+  it('throws with context when the lookup fails', async () => {
+    nock(API)
+      .get('/orgs/acme/actions/runners')
+      .query({ name, per_page: '100', page: '1' })
+      .reply(503, { message: 'Service Unavailable' });
+    await expect(plainGateway(ORG).gateway.findRunner(name)).rejects.toThrow(
+      `Looking up runner ${name} in organization acme failed: HTTP 503`,
+    );
+  });
+});
+
 describe('with the plugins of createOctokit', () => {
   it('a generate-jitconfig POST resent by the retry plugin gets 409: the runner is replaced', async () => {
     const name = 'runner-scaler-i-0123456789abcdef0';
@@ -353,7 +445,7 @@ describe('with the plugins of createOctokit', () => {
       .post('/orgs/acme/actions/runners/generate-jitconfig', body)
       .reply(409, { message: 'Already exists' })
       .get('/orgs/acme/actions/runners')
-      .query({ name, per_page: '100' })
+      .query({ name, per_page: '100', page: '1' })
       .reply(200, { total_count: 1, runners: [apiRunner(42, { name, status: 'offline' })] })
       .delete('/orgs/acme/actions/runners/42')
       .reply(204)
