@@ -263,6 +263,42 @@ describe('end to end', () => {
     expect(emulator.github.jobs({ status: 'completed' })[0]?.conclusion).toBe('success');
   });
 
+  it('an instance whose runner the paged listing missed is kept: its runner is looked up by name first', async () => {
+    const seeded = Array.from({ length: 101 }, () =>
+      emulator.seedInstance({
+        environment: 'ci',
+        pool: 'linux',
+        launchTime: new Date(Date.now() - 30 * MIN),
+        withRunner: 'busy',
+        labels: ['self-hosted', 'linux', 'x64'],
+        tags: { 'runner-scaler:job-started': new Date(Date.now() - 10 * MIN).toISOString() },
+      }),
+    );
+    const first = seeded[0]!;
+    const last = seeded[100]!;
+    // Right after page 1 is answered the first runner leaves (its job is over): the 101st runner moves onto
+    // page 1, which was already read, so the listing misses it while it runs its job.
+    emulator.faults.inject({
+      service: 'github',
+      action: 'GET /orgs/{org}/actions/runners',
+      times: 1,
+      afterCall: () => expect(emulator.github.removeRunner(first.runnerId!)).toBe(true),
+    });
+    const result = await run('reconcile');
+    expect(result.exitCode).toBe(0);
+    expect(emulator.ec2.instance(last.instanceId)?.state).toBe('running');
+    expect(emulator.github.runner(last.runnerName!)).toBeDefined();
+    expect(result.result?.outcomes).toContainEqual(
+      expect.objectContaining({
+        target: last.instanceId,
+        status: 'skipped',
+        code: 'changed',
+        detail: expect.stringContaining('is registered after all'),
+      }),
+    );
+    expect(actionCalls('TerminateInstances')).toEqual([]);
+  });
+
   it("never touches another environment's instances, runners or parameters", async () => {
     const foreign = [
       emulator.seedInstance({

@@ -139,6 +139,8 @@ export interface Emulator {
     queueRun(spec: QueueRunSpec): { runId: number; jobIds: number[] };
     cancelRun(runId: number): void;
     addRunner(spec: RunnerSpec): RunnerView;
+    /** The runner leaves by itself, as an ephemeral runner does once its job is over; false when unknown. */
+    removeRunner(id: number): boolean;
     runners(scope?: string): RunnerView[];
     runner(nameOrId: string | number): RunnerView | undefined;
     runs(): RunView[];
@@ -399,6 +401,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       addRunner(spec) {
         const runner = github.addRunner(spec);
         return github.runner(runner.id)!;
+      },
+      removeRunner(id) {
+        const runner = state.runners.get(id);
+        if (runner) github.removeRunner(runner);
+        return runner !== undefined;
       },
       runners: (scope) => github.runners(scope),
       runner: (nameOrId) => github.runner(nameOrId),
