@@ -1,6 +1,6 @@
 // End-to-end: dist/index.js run as the Actions runner runs it, against the emulator of EC2, SSM and GitHub.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../emulator/index.js';
+import { startEmulator, type Emulator, type SeedInstanceSpec } from '../emulator/index.js';
 import { runAction } from './run-action.js';
 
 const TOKEN = 'ghs_e2e_token_0123456789';
@@ -62,6 +62,22 @@ const run = (mode: string, options: { inputs?: Record<string, string>; pools?: s
 const alive = () => emulator.ec2.instances().filter((i) => ['pending', 'running'].includes(i.state));
 const actionCalls = (name: string) =>
   emulator.calls.filter((c) => c.caller === 'action' && c.action === name);
+const ago = (ms: number) => new Date(Date.now() - ms);
+
+/** An instance of pool linux launched `ageMs` ago, with its runner in the given state. */
+const seed = (
+  withRunner: SeedInstanceSpec['withRunner'],
+  ageMs: number,
+  extra: Partial<SeedInstanceSpec> = {},
+) =>
+  emulator.seedInstance({
+    environment: 'ci',
+    pool: 'linux',
+    launchTime: ago(ageMs),
+    withRunner,
+    labels: ['self-hosted', 'linux', 'x64'],
+    ...extra,
+  });
 
 describe('end to end', () => {
   it('a 250-job matrix burst is served by one reconcile run with one launch call', async () => {
@@ -133,15 +149,7 @@ describe('end to end', () => {
   });
 
   it('idle runners are removed only after the second sighting, idleTimeout apart', async () => {
-    const seeded = Array.from({ length: 3 }, () =>
-      emulator.seedInstance({
-        environment: 'ci',
-        pool: 'linux',
-        launchTime: new Date(Date.now() - 30 * MIN),
-        withRunner: 'idle',
-        labels: ['self-hosted', 'linux', 'x64'],
-      }),
-    );
+    const seeded = Array.from({ length: 3 }, () => seed('idle', 30 * MIN));
     const first = await run('scale-down');
     expect(first.result).toMatchObject({ removed: 0, failed: 0 });
     for (const s of seeded)
@@ -165,24 +173,8 @@ describe('end to end', () => {
   });
 
   it('drain removes every idle runner regardless of min and leaves busy ones', async () => {
-    const idle = Array.from({ length: 4 }, () =>
-      emulator.seedInstance({
-        environment: 'ci',
-        pool: 'linux',
-        launchTime: new Date(Date.now() - 30 * MIN),
-        withRunner: 'idle',
-        labels: ['self-hosted', 'linux', 'x64'],
-      }),
-    );
-    const busy = Array.from({ length: 2 }, () =>
-      emulator.seedInstance({
-        environment: 'ci',
-        pool: 'linux',
-        launchTime: new Date(Date.now() - 30 * MIN),
-        withRunner: 'busy',
-        busyForMs: 30 * MIN,
-      }),
-    );
+    const idle = Array.from({ length: 4 }, () => seed('idle', 30 * MIN));
+    const busy = Array.from({ length: 2 }, () => seed('busy', 30 * MIN, { busyForMs: 30 * MIN }));
     const result = await run('drain', { pools: pools().replace('max: 300', 'max: 300\n    min: 10') });
     expect(result.errors).toEqual([]);
     expect(result.result).toMatchObject({ removed: 4, launched: 0, failed: 0 });
@@ -194,12 +186,7 @@ describe('end to end', () => {
   });
 
   it('a failed read removes nothing and fails the step, naming the read', async () => {
-    const orphan = emulator.seedInstance({
-      environment: 'ci',
-      pool: 'linux',
-      launchTime: new Date(Date.now() - 60 * MIN),
-      withRunner: false,
-    });
+    const orphan = seed(false, 60 * MIN);
     emulator.faults.inject({
       service: 'ssm',
       action: 'GetParametersByPath',
@@ -217,12 +204,7 @@ describe('end to end', () => {
   });
 
   it('dry-run observes and plans but makes no write', async () => {
-    emulator.seedInstance({
-      environment: 'ci',
-      pool: 'linux',
-      launchTime: new Date(Date.now() - 60 * MIN),
-      withRunner: false,
-    });
+    seed(false, 60 * MIN);
     emulator.github.queueRun({ repository: 'acme/app', jobs: [{ labels: ['linux'] }], count: 3 });
     const result = await run('reconcile', { inputs: { 'dry-run': 'true' } });
     expect(result.exitCode).toBe(0);
@@ -237,13 +219,8 @@ describe('end to end', () => {
 
   it('a runner whose job started while GitHub still says idle is never unregistered', async () => {
     emulator.github.setBusyLag(60_000);
-    const seeded = emulator.seedInstance({
-      environment: 'ci',
-      pool: 'linux',
-      launchTime: new Date(Date.now() - 30 * MIN),
-      withRunner: 'idle',
-      labels: ['self-hosted', 'linux', 'x64'],
-      tags: { 'runner-scaler:idle-since': new Date(Date.now() - 20 * MIN).toISOString() },
+    const seeded = seed('idle', 30 * MIN, {
+      tags: { 'runner-scaler:idle-since': ago(20 * MIN).toISOString() },
     });
     emulator.github.queueRun({ repository: 'acme/app', jobs: [{ labels: ['linux'], durationMs: 5 * MIN }] });
     await emulator.advance(5_000);
@@ -265,14 +242,7 @@ describe('end to end', () => {
 
   it('an instance whose runner the paged listing missed is kept: its runner is looked up by name first', async () => {
     const seeded = Array.from({ length: 101 }, () =>
-      emulator.seedInstance({
-        environment: 'ci',
-        pool: 'linux',
-        launchTime: new Date(Date.now() - 30 * MIN),
-        withRunner: 'busy',
-        labels: ['self-hosted', 'linux', 'x64'],
-        tags: { 'runner-scaler:job-started': new Date(Date.now() - 10 * MIN).toISOString() },
-      }),
+      seed('busy', 30 * MIN, { tags: { 'runner-scaler:job-started': ago(10 * MIN).toISOString() } }),
     );
     const first = seeded[0]!;
     const last = seeded[100]!;
@@ -301,26 +271,12 @@ describe('end to end', () => {
 
   it("never touches another environment's instances, runners or parameters", async () => {
     const foreign = [
-      emulator.seedInstance({
+      seed(false, 60 * MIN, { environment: 'other' }),
+      seed('idle', 60 * MIN, {
         environment: 'other',
-        pool: 'linux',
-        launchTime: new Date(Date.now() - 60 * MIN),
-        withRunner: false,
+        tags: { 'runner-scaler:idle-since': ago(60 * MIN).toISOString() },
       }),
-      emulator.seedInstance({
-        environment: 'other',
-        pool: 'linux',
-        launchTime: new Date(Date.now() - 60 * MIN),
-        withRunner: 'idle',
-        tags: { 'runner-scaler:idle-since': new Date(Date.now() - 60 * MIN).toISOString() },
-      }),
-      emulator.seedInstance({
-        environment: 'other',
-        pool: 'linux',
-        launchTime: new Date(Date.now() - 60 * MIN),
-        withRunner: 'offline',
-        withParameter: true,
-      }),
+      seed('offline', 60 * MIN, { environment: 'other', withParameter: true }),
     ];
     emulator.ssm.put('/runner-scaler/other/i-0123456789abcdef0', 'x', {
       type: 'SecureString',

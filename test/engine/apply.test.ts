@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { apply, type ApplyContext } from '../../src/engine/apply.js';
 import type {
   Action,
@@ -21,6 +21,8 @@ interface FakeOptions {
   fresh?: (id: string) => Partial<Instance> | undefined;
   describeFails?: boolean;
   terminate?: (ids: string[]) => TerminateResult;
+  /** Every TerminateInstances call is answered only once this settles. */
+  terminateWaits?: Promise<void>;
   /** The runner a name lookup finds (or an error it throws); none by default. */
   findRunner?: (name: string) => Runner | Error | undefined;
 }
@@ -76,6 +78,7 @@ function fakes(options: FakeOptions = {}) {
     },
     terminateInstances: async (ids) => {
       calls.push(`terminate ${ids.join(',')}`);
+      await options.terminateWaits;
       return options.terminate?.(ids) ?? { terminated: ids, notFound: [], failed: [] };
     },
     createTags: async (ids, tags) => void calls.push(`tag ${ids.length} ${Object.keys(tags).join(',')}`),
@@ -208,17 +211,38 @@ describe('apply: removal', () => {
   it('re-checks right before each batch of unregisters, so the check is never older than one batch', async () => {
     const { ctx, calls } = fakes();
     await apply(planOf(...Array.from({ length: 220 }, (_, i) => removeRunner(i + 1))), ctx);
-    const steps = calls.map((c) => c.split(' ')[0]).filter((c, i, all) => c !== all[i - 1]);
-    expect(steps).toEqual([
-      ...['describe', 'unregister', 'terminate', 'delete-parameters'],
-      ...['describe', 'unregister', 'terminate', 'delete-parameters'],
-      ...['describe', 'unregister', 'terminate', 'delete-parameters'],
-    ]);
+    const steps = calls
+      .map((c) => c.split(' ')[0])
+      .filter((c) => c === 'describe' || c === 'unregister')
+      .filter((c, i, all) => c !== all[i - 1]);
+    expect(steps).toEqual(['describe', 'unregister', 'describe', 'unregister', 'describe', 'unregister']);
+    // Each batch is terminated after its own unregisters, and only its own instances.
+    const terminates = calls.filter((c) => c.startsWith('terminate'));
+    expect(terminates.map((c) => c.split(',').length)).toEqual([100, 100, 20]);
+    for (const call of terminates) {
+      const lastId = call.split(',').at(-1) as string;
+      const runner = Number.parseInt(lastId.slice(-8), 16);
+      expect(calls.indexOf(call)).toBeGreaterThan(calls.indexOf(`unregister ${runner}`));
+    }
     expect(calls.filter((c) => c.startsWith('describe'))).toEqual([
       'describe 100',
       'describe 100',
       'describe 20',
     ]);
+  });
+
+  it("a batch's terminations do not hold up the next batch's unregisters", async () => {
+    let release!: () => void;
+    const { ctx, calls } = fakes({ terminateWaits: new Promise<void>((resolve) => (release = resolve)) });
+    const done = apply(planOf(...Array.from({ length: 150 }, (_, i) => removeRunner(i + 1))), ctx);
+    await vi.waitFor(() => expect(calls).toContain('unregister 150'));
+    // The first batch's TerminateInstances is still unanswered.
+    expect(calls.filter((c) => c.startsWith('terminate'))).toHaveLength(2);
+    expect(calls.some((c) => c.startsWith('delete-parameters'))).toBe(false);
+    release();
+    const result = await done;
+    expect(result.outcomes.filter((o) => o.action === 'terminate' && o.status === 'done')).toHaveLength(150);
+    expect(calls.filter((c) => c.startsWith('delete-parameters'))).toHaveLength(2);
   });
 
   it('unregisters, then terminates, then deletes the parameters, in that order', async () => {
