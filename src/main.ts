@@ -7,13 +7,13 @@ import { createSsmGateway } from './aws/ssm.js';
 import { ConfigError, parseConfig } from './config.js';
 import { apply } from './engine/apply.js';
 import { observe } from './engine/observe.js';
-import { plan } from './engine/plan.js';
+import { failedReads, plan } from './engine/plan.js';
 import { createOctokit, type GitHubLog } from './github/client.js';
 import { parseDemandEvent, type DemandEvent } from './github/events.js';
 import { createGitHubGateway } from './github/gateway.js';
 import { checkPrivateKey, InputError, readSettings, type Settings } from './inputs.js';
 import { renderSummary, resultJson, totals, type RunTotals } from './report/summary.js';
-import type { Config, Ec2Gateway, Gateways, Outcome, Plan, Snapshot, SsmGateway } from './types.js';
+import type { Config, Ec2Gateway, Gateways, Outcome, Plan, SsmGateway } from './types.js';
 
 const log: GitHubLog = {
   info: (m) => core.info(m),
@@ -92,13 +92,6 @@ async function report(
   await core.summary.addRaw(markdown).write();
 }
 
-/** Reads that failed or were partial: the run kept everything, but must not look green. */
-function readFailures(snapshot: Snapshot): string[] {
-  return (['instances', 'runners', 'parameters', 'jobs'] as const)
-    .filter((key) => !snapshot[key].complete)
-    .map((key) => `  ${key}: ${snapshot[key].error ?? 'partial read'}`);
-}
-
 function failureMessage(outcomes: Outcome[], unread: string[]): string {
   const failedItems = outcomes.filter((o) => o.status === 'failed');
   if (failedItems.length === 0) {
@@ -145,10 +138,11 @@ export async function run(): Promise<void> {
       runKey: `${settings.run.id}/${settings.run.attempt}`,
       extraLabels: label ? [label] : [],
     });
-    const unread = readFailures(snapshot);
+    // The run kept everything it could not see, but must not look green.
+    const unread = failedReads(snapshot).map((read) => `  ${read}`);
     if (settings.dryRun) {
       await report(settings, config, thePlan);
-      if (unread.length) core.setFailed(failureMessage([], unread));
+      if (unread.length) throw new Error(failureMessage([], unread));
       return;
     }
 
@@ -162,7 +156,7 @@ export async function run(): Promise<void> {
     core.endGroup();
     const t = totals(result.outcomes, result.launched);
     await report(settings, config, thePlan, result.outcomes, t);
-    if (t.failed > 0 || unread.length) core.setFailed(failureMessage(result.outcomes, unread));
+    if (t.failed > 0 || unread.length) throw new Error(failureMessage(result.outcomes, unread));
   } catch (error) {
     core.setFailed(error instanceof Error ? error.message : String(error));
   }

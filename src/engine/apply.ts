@@ -46,6 +46,15 @@ const failed = (action: string, target: string, reason: string, error: unknown, 
   detail: errorMessage(error),
 });
 
+const skipped = (
+  action: string,
+  target: string,
+  reason: string,
+  code: string,
+  detail: string,
+  pool?: string,
+): Outcome => ({ action, target, pool, status: 'skipped', reason, code, detail });
+
 function runnerLabels(pool: PoolConfig, extra: string[]): string[] {
   const labels = [...pool.labels, ...extra];
   return labels.some((l) => l.toLowerCase() === 'self-hosted') ? labels : ['self-hosted', ...labels];
@@ -256,15 +265,7 @@ async function recheck(actions: Removal[], plan: Plan, ctx: ApplyContext) {
       const target = action.kind === 'remove-runner' ? action.runnerName : action.instanceId;
       const instance = byId.get(action.instanceId as string);
       const skip = (code: string, why: string) =>
-        outcomes.push({
-          action: 'remove',
-          target,
-          pool: action.pool,
-          status: 'skipped',
-          reason: action.reason,
-          code,
-          detail: why,
-        });
+        outcomes.push(skipped('remove', target, action.reason, code, why, action.pool));
       if (!fresh.ok)
         outcomes.push(failed('remove', target, `${action.reason}; not re-checked`, fresh.error, action.pool));
       else if (instance && instance.tags[TAG_ENVIRONMENT] !== ctx.config.environment) {
@@ -413,15 +414,8 @@ async function confirmUnregistered(actions: TerminateAction[], ctx: ApplyContext
         ),
       );
     } else if (found.value) {
-      outcomes.push({
-        action: 'remove',
-        target: action.instanceId,
-        pool: action.pool,
-        status: 'skipped',
-        reason: action.reason,
-        code: 'changed',
-        detail: `runner ${name} (id ${found.value.id}) is registered after all; left for the next run`,
-      });
+      const detail = `runner ${name} (id ${found.value.id}) is registered after all; left for the next run`;
+      outcomes.push(skipped('remove', action.instanceId, action.reason, 'changed', detail, action.pool));
     } else proceed.push(action);
   });
   return { proceed, outcomes };

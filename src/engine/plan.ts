@@ -286,7 +286,8 @@ function withAdoption(state: PoolState, launch: LaunchAction | undefined): Launc
   };
 }
 
-function readProblems(snapshot: Snapshot): string[] {
+/** The reads that failed or were partial, each as `<what>: <error>`; nothing may be removed after one. */
+export function failedReads(snapshot: Snapshot): string[] {
   return (['instances', 'runners', 'parameters', 'jobs'] as const)
     .filter((key) => !snapshot[key].complete)
     .map((key) => `${key}: ${snapshot[key].error ?? 'partial read'}`);
@@ -327,7 +328,7 @@ export function plan(snapshot: Snapshot, config: Config, options: PlanOptions): 
   }
   if (unmatched.length > 0) notes.push(`${unmatched.length} queued job(s) match no pool's labels`);
 
-  const problems = readProblems(snapshot);
+  const problems = failedReads(snapshot);
   const removing = mode !== 'scale-up';
   const canRemove = removing && problems.length === 0;
   const canLaunch =

@@ -82,6 +82,11 @@ export function createGitHubGateway(options: GitHubGatewayOptions): GitHubGatewa
     return [...byId.values()];
   }
 
+  /** The `name` filter matches exactly, but the API does not promise it: compare the names again. */
+  async function runnerNamed(name: string): Promise<ApiRunner | undefined> {
+    return (await listApiRunners(name)).find((runner) => runner.name === name);
+  }
+
   async function postJitConfig(name: string, labels: string[], runnerGroupId: number): Promise<JitConfig> {
     const body = { name, labels, runner_group_id: runnerGroupId, work_folder: '_work' };
     const { data } =
@@ -124,7 +129,7 @@ export function createGitHubGateway(options: GitHubGatewayOptions): GitHubGatewa
   ): Promise<JitConfig> {
     let existing: ApiRunner | undefined;
     try {
-      existing = (await listApiRunners(name)).find((runner) => runner.name === name);
+      existing = await runnerNamed(name);
     } catch (error) {
       throw failure(`Looking up runner ${name} after a 409 from generate-jitconfig in ${scopeName}`, error);
     }
@@ -188,7 +193,7 @@ export function createGitHubGateway(options: GitHubGatewayOptions): GitHubGatewa
 
     async findRunner(name) {
       try {
-        const found = (await listApiRunners(name)).find((runner) => runner.name === name);
+        const found = await runnerNamed(name);
         return found && toRunner(found);
       } catch (error) {
         throw failure(`Looking up runner ${name} in ${scopeName}`, error);

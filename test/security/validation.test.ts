@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { run } from '../../src/main.js';
-import { startRecordingServer, type RecordingServer } from '../unit/recording-server.js';
+import { startRecordingServer, stepEnvironment, type RecordingServer } from '../unit/recording-server.js';
 import { replaceAt } from './arbitraries.js';
 import { baseFile, fieldNamed, fieldWith, serialize, format } from './pools.js';
 
@@ -57,18 +57,8 @@ async function attempt({ inputs, pools, event }: Attempt): Promise<{ exitCode: u
   for (const key of Object.keys(process.env))
     if (key.startsWith('INPUT_') || key.startsWith('GITHUB_')) delete process.env[key];
   writeFileSync(path.join(dir, 'pools.yml'), pools ?? serialize(baseFile(), 'yaml'));
-  writeFileSync(path.join(dir, 'summary.md'), '');
-  writeFileSync(path.join(dir, 'output'), '');
-  Object.assign(process.env, {
-    GITHUB_WORKSPACE: dir,
-    GITHUB_API_URL: endpoint,
-    AWS_ENDPOINT_URL: endpoint,
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
+  Object.assign(process.env, stepEnvironment(dir, endpoint), {
     AWS_MAX_ATTEMPTS: '1',
-    GITHUB_STEP_SUMMARY: path.join(dir, 'summary.md'),
-    GITHUB_OUTPUT: path.join(dir, 'output'),
     INPUT_CONFIG: 'pools.yml',
   });
   for (const [name, value] of Object.entries(inputs)) process.env[`INPUT_${name.toUpperCase()}`] = value;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readSettings } from '../../src/inputs.js';
 import { run } from '../../src/main.js';
-import { startRecordingServer, type RecordingServer } from './recording-server.js';
+import { startRecordingServer, stepEnvironment, type RecordingServer } from './recording-server.js';
 
 const saved = { ...process.env };
 let dir: string;
@@ -26,18 +26,7 @@ function setInputs(inputs: Record<string, string>) {
 beforeEach(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'rs-main-'));
   for (const key of Object.keys(process.env)) if (key.startsWith('INPUT_')) delete process.env[key];
-  Object.assign(process.env, {
-    GITHUB_WORKSPACE: dir,
-    GITHUB_API_URL: endpoint,
-    AWS_ENDPOINT_URL: endpoint,
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    GITHUB_STEP_SUMMARY: path.join(dir, 'summary.md'),
-    GITHUB_OUTPUT: path.join(dir, 'output'),
-  });
-  writeFileSync(path.join(dir, 'summary.md'), '');
-  writeFileSync(path.join(dir, 'output'), '');
+  Object.assign(process.env, stepEnvironment(dir, endpoint));
   server.requests.length = 0;
   requests = server.requests;
   stdout = '';
