@@ -20,6 +20,8 @@ export default tseslint.config(
     files: [
       'src/inputs.ts',
       'test/**/*.ts',
+      'emulator/**/*.ts',
+      'reliability/**/*.ts',
       'bench/**/*.ts',
       'demo/**/*.ts',
       'scripts/**/*.ts',

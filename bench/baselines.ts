@@ -26,7 +26,7 @@ import {
   TAG_ENVIRONMENT,
 } from '../src/contract.js';
 import { createOctokit, type GitHubOctokit } from '../src/github/client.js';
-import type { Emulator } from '../test/emulator/index.js';
+import type { Emulator } from '../emulator/index.js';
 import { callStats, githubPoints, milestones, totals } from './measure.js';
 import type { RunMeasurement } from './report.js';
 import { ENVIRONMENT, LABELS, ORG, POOL, REGION, TOKEN, type Scenario, type Seeded } from './scenarios.js';

@@ -3,7 +3,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startEmulator, type Emulator } from '../test/emulator/index.js';
+import { startEmulator, type Emulator } from '../emulator/index.js';
 import { measureBaseline } from './baselines.js';
 import { snapshotAction } from './launch.js';
 import { measureAction } from './measure.js';

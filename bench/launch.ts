@@ -1,11 +1,11 @@
 // Starts a bundled action as the Actions runner does (INPUT_* variables, GITHUB_STEP_SUMMARY, GITHUB_OUTPUT,
-// GITHUB_EVENT_PATH; see test/e2e/run-action.ts), from a copy of its folder: a full benchmark takes half an
+// GITHUB_EVENT_PATH; see emulator/run-action.ts), from a copy of its folder: a full benchmark takes half an
 // hour and dist/ may be rebuilt meanwhile, and `--action` compares another bundle.
 import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseOutputs, prepareStep } from '../test/e2e/run-action.js';
+import { parseOutputs, prepareStep } from '../emulator/run-action.js';
 
 export interface ActionSnapshot {
   /** The copied entry point. */

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { CallLogEntry, Emulator } from '../test/emulator/index.js';
+import type { CallLogEntry, Emulator } from '../emulator/index.js';
 import { launchAction, type LaunchResult } from './launch.js';
 import type { CallStat, RunMeasurement } from './report.js';
 

@@ -2,8 +2,8 @@
 // work needs, the time the API budgets force on them, and the baseline that does the same work naively.
 import { randomBytes } from 'node:crypto';
 import { parameterName, runnerName, TAG_IDLE_SINCE, TAG_JOB_STARTED } from '../src/contract.js';
-import { DEFAULT_EC2_BUCKETS, DEFAULT_SSM_TPS, ec2ApiClass } from '../test/emulator/budgets.js';
-import type { Emulator } from '../test/emulator/index.js';
+import { DEFAULT_EC2_BUCKETS, DEFAULT_SSM_TPS, ec2ApiClass } from '../emulator/budgets.js';
+import type { Emulator } from '../emulator/index.js';
 import type { MinimumCall, Milestones, Service } from './measure.js';
 import type { BoundTerm } from './report.js';
 

@@ -1,8 +1,8 @@
 // `npm run demo`: the action's modes over half an hour of fleet life on the local emulator, in seconds.
 // Each run is the bundled dist/index.js started as the Actions runner starts it; what a user would see
 // on GitHub (the job summary) is printed here.
-import { startEmulator, type Emulator } from '../test/emulator/index.js';
-import { runAction } from '../test/e2e/run-action.js';
+import { startEmulator, type Emulator } from '../emulator/index.js';
+import { runAction } from '../emulator/run-action.js';
 import { renderMarkdown } from './render.js';
 
 const TOKEN = 'ghs_demo_token_not_a_secret_0000';

@@ -1,5 +1,5 @@
 // `npm run reliability`: runs the fault matrix, the crash-recovery sweep and the races (the same
-// definitions the tests in test/reliability/ run) against the emulator with the bundled dist/index.js,
+// definitions in reliability/ that the tests in test/reliability/ run) against the emulator with the bundled dist/index.js,
 // prints the table of figures and writes it into docs/reliability.md between its figure markers.
 // `-- --print` prints only. Run `npm run bundle` first when src/ changed.
 import { readFile, writeFile } from 'node:fs/promises';
@@ -7,10 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { format, resolveConfig } from 'prettier';
-import { callsOfOneReconcile, crashAt, crashPoints, type CrashResult } from '../test/reliability/crash.js';
-import { INVARIANTS } from '../test/reliability/invariants.js';
-import { runScenario, SCENARIOS, type ScenarioResult } from '../test/reliability/matrix.js';
-import { CONTROL, RACES, runRace, type RaceResult } from '../test/reliability/races.js';
+import { callsOfOneReconcile, crashAt, crashPoints, type CrashResult } from '../reliability/crash.js';
+import { INVARIANTS } from '../reliability/invariants.js';
+import { runScenario, SCENARIOS, type ScenarioResult } from '../reliability/matrix.js';
+import { CONTROL, RACES, runRace, type RaceResult } from '../reliability/races.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DOC = path.join(ROOT, 'docs/reliability.md');

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { startEmulator, type Emulator } from '../emulator/index.js';
+import { startEmulator, type Emulator } from '../../emulator/index.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const example = readFileSync(path.join(ROOT, '.env.example'), 'utf8');

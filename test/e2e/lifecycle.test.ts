@@ -1,7 +1,7 @@
 // End-to-end: dist/index.js run as the Actions runner runs it, against the emulator of EC2, SSM and GitHub.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator, type SeedInstanceSpec } from '../emulator/index.js';
-import { runAction } from './run-action.js';
+import { startEmulator, type Emulator, type SeedInstanceSpec } from '../../emulator/index.js';
+import { runAction } from '../../emulator/run-action.js';
 
 const TOKEN = 'ghs_e2e_token_0123456789';
 const MIN = 60_000;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createEc2Budget, createGitHubBudget, createSsmBudget } from './budgets.js';
+import { createEc2Budget, createGitHubBudget, createSsmBudget } from '../../emulator/budgets.js';
 
 function fakeClock(start = 1_000_000) {
   let now = start;

@@ -2,7 +2,7 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { GitHub } from '@actions/github/lib/utils';
-import type { Emulator } from './index.js';
+import type { Emulator } from '../../emulator/index.js';
 
 interface AwsClientOptions {
   region?: string;

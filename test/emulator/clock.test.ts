@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createClock, createScheduler } from './clock.js';
+import { createClock, createScheduler } from '../../emulator/clock.js';
 
 /** A wall clock that moves 7 ms every time it is read: a slow, busy machine. */
 function slowWallClock(start = 1_000_000) {

@@ -15,7 +15,7 @@ import {
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TAG_ENVIRONMENT, TAG_IDLE_SINCE, TAG_POOL } from '../../src/contract.js';
 import { ec2Client, rejection } from './clients.js';
-import { startEmulator, type Emulator } from './index.js';
+import { startEmulator, type Emulator } from '../../emulator/index.js';
 
 let emulator: Emulator;
 let ec2: EC2Client;

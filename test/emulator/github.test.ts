@@ -3,7 +3,7 @@ import { createAppAuth } from '@octokit/auth-app';
 import { GitHub } from '@actions/github/lib/utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import { octokit, rejection } from './clients.js';
-import { startEmulator, type Emulator, type EmulatorOptions } from './index.js';
+import { startEmulator, type Emulator, type EmulatorOptions } from '../../emulator/index.js';
 
 let emulator: Emulator | undefined;
 

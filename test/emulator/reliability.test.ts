@@ -5,7 +5,7 @@ import { TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TAG_JOB_STARTED } from '../../src/contract.js';
 import { ec2Client, octokit, rejection } from './clients.js';
-import { startEmulator, type Emulator, type EmulatorOptions } from './index.js';
+import { startEmulator, type Emulator, type EmulatorOptions } from '../../emulator/index.js';
 
 let emulator: Emulator | undefined;
 

@@ -4,7 +4,7 @@ import { GitHub } from '@actions/github/lib/utils';
 import { throttling } from '@octokit/plugin-throttling';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ec2Client, rejection, ssmClient } from './clients.js';
-import { startEmulator, type Emulator, type EmulatorOptions } from './index.js';
+import { startEmulator, type Emulator, type EmulatorOptions } from '../../emulator/index.js';
 
 let emulator: Emulator | undefined;
 

@@ -14,7 +14,7 @@ import {
   TAG_JOB_STARTED,
 } from '../../src/contract.js';
 import { ec2Client, octokit, rejection, ssmClient } from './clients.js';
-import { startEmulator, type Emulator, type EmulatorOptions } from './index.js';
+import { startEmulator, type Emulator, type EmulatorOptions } from '../../emulator/index.js';
 
 let emulator: Emulator | undefined;
 let ec2: EC2Client | undefined;

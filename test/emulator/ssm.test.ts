@@ -13,7 +13,7 @@ import {
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parameterName, poolParameterName } from '../../src/contract.js';
 import { rejection, ssmClient } from './clients.js';
-import { startEmulator, type Emulator } from './index.js';
+import { startEmulator, type Emulator } from '../../emulator/index.js';
 
 let emulator: Emulator;
 let ssm: SSMClient;

@@ -1,7 +1,7 @@
 // Crash recovery: the action killed (SIGKILL) right after its k-th API call, for every k of a
 // launch-and-remove reconcile, then reconciled without faults.
 import { describe, expect, it } from 'vitest';
-import { callsOfOneReconcile, crashAt, crashPoints } from './crash.js';
+import { callsOfOneReconcile, crashAt, crashPoints } from '../../reliability/crash.js';
 
 const calls = await callsOfOneReconcile();
 

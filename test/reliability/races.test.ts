@@ -1,6 +1,6 @@
 // Races: two runs of one environment at once, and a job that starts between observe and apply.
 import { describe, expect, it } from 'vitest';
-import { CONTROL, RACES, runRace } from './races.js';
+import { CONTROL, RACES, runRace } from '../../reliability/races.js';
 
 describe.concurrent('races', () => {
   it.each(RACES.map((r) => [r.name, r] as const))(

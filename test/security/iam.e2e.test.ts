@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parameterName, poolParameterName } from '../../src/contract.js';
-import { startEmulator, type Emulator } from '../emulator/index.js';
-import { runAction, type ActionRun } from '../e2e/run-action.js';
+import { startEmulator, type Emulator } from '../../emulator/index.js';
+import { runAction, type ActionRun } from '../../emulator/run-action.js';
 import {
   allows,
   allowingStatements,

@@ -4,9 +4,14 @@
 // command for each secret the run handled; these tests add explicit checks and prove the scanner can fail.
 import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator/index.js';
-import { runAction, type RunOptions } from '../e2e/run-action.js';
-import { findSecretLeaks, findUnmaskedSecrets, maskedValues, secretKind } from './secret-scan.js';
+import { startEmulator, type Emulator, type EmulatorOptions } from '../../emulator/index.js';
+import { runAction, type RunOptions } from '../../emulator/run-action.js';
+import {
+  findSecretLeaks,
+  findUnmaskedSecrets,
+  maskedValues,
+  secretKind,
+} from '../../emulator/secret-scan.js';
 
 const MIN = 60_000;
 const APP_ID = '4242';

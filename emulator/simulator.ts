@@ -9,7 +9,7 @@ import {
   TAG_ENVIRONMENT,
   TAG_JOB_STARTED,
   TAG_POOL,
-} from '../../src/contract.js';
+} from '../src/contract.js';
 import type { ScheduledEvent } from './clock.js';
 import type { EmulatorContext, LifecycleHooks } from './context.js';
 import type { Ec2Service, InstanceView } from './ec2.js';

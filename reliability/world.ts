@@ -2,8 +2,8 @@
 // resources that must stay untouched, and the runs of dist/index.js against it.
 import type { ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { TAG_ENVIRONMENT, TAG_IDLE_SINCE, TAG_POOL } from '../../src/contract.js';
-import { runAction, type ActionRun } from '../e2e/run-action.js';
+import { TAG_ENVIRONMENT, TAG_IDLE_SINCE, TAG_POOL } from '../src/contract.js';
+import { runAction, type ActionRun } from '../emulator/run-action.js';
 import {
   startEmulator,
   type Emulator,

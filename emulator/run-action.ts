@@ -5,9 +5,9 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assertSecretHygiene } from '../security/secret-scan.js';
+import { assertSecretHygiene } from './secret-scan.js';
 
-export const ACTION = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/index.js');
+export const ACTION = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/index.js');
 
 export interface ActionRun {
   exitCode: number | null;

@@ -1,8 +1,8 @@
 // Races: runs of the same environment at once, and a job that starts between a run's observe and apply.
-import { TAG_ENVIRONMENT } from '../../src/contract.js';
+import { TAG_ENVIRONMENT } from '../src/contract.js';
 import type { EmulatorRequest } from '../emulator/index.js';
 import { SAFETY_INVARIANTS, type Violation } from './invariants.js';
-import { TOKEN_WINDOW_MS } from '../../src/engine/plan.js';
+import { TOKEN_WINDOW_MS } from '../src/engine/plan.js';
 import {
   ARM_LABELS,
   createWorld,

@@ -7,7 +7,7 @@ import {
   parameterPath,
   TAG_ENVIRONMENT,
   TAG_POOL,
-} from '../../src/contract.js';
+} from '../src/contract.js';
 import type { Emulator, KilledJob } from '../emulator/index.js';
 
 export const INVARIANTS = [

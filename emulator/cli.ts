@@ -1,4 +1,4 @@
-// A standalone emulator: `node --import tsx test/emulator/cli.ts [options]`. Prints the variables a
+// A standalone emulator: `node --import tsx emulator/cli.ts [options]`. Prints the variables a
 // client needs and runs until SIGINT/SIGTERM. Its control API under /_emulator/ queues runs, seeds
 // instances, advances time and shows the state and the call log.
 import { parseArgs } from 'node:util';

@@ -2,7 +2,7 @@
 // run runner-scaler against. One HTTP server on 127.0.0.1 speaks all three wire protocols, so the
 // unmodified AWS SDK and Octokit clients work against it (AWS_ENDPOINT_URL, GITHUB_API_URL).
 import { randomBytes } from 'node:crypto';
-import { instanceTags, parameterName, runnerName, TAG_ENVIRONMENT } from '../../src/contract.js';
+import { instanceTags, parameterName, runnerName, TAG_ENVIRONMENT } from '../src/contract.js';
 import { createEc2Budget, createGitHubBudget, createSsmBudget, type BudgetOptions } from './budgets.js';
 import { createClock, createScheduler, type Clock } from './clock.js';
 import { noHooks, type CallLogEntry, type EmulatorContext } from './context.js';
