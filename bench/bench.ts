@@ -7,7 +7,13 @@ import { startEmulator, type Emulator } from '../emulator/index.js';
 import { measureBaseline } from './baselines.js';
 import { snapshotAction } from './launch.js';
 import { measureAction } from './measure.js';
-import type { BenchmarkReport, RunMeasurement, ScenarioResult, Target } from './report.js';
+import {
+  medianRatio,
+  type BenchmarkReport,
+  type RunMeasurement,
+  type ScenarioResult,
+  type Target,
+} from './report.js';
 import {
   budgetTerms,
   ec2ResourceTerms,
@@ -28,6 +34,10 @@ export const DEFAULT_ACTION = path.resolve(path.dirname(fileURLToPath(import.met
 export interface BenchmarkOptions {
   /** The bundle to measure; default dist/index.js. */
   action?: string;
+  /** Another bundle ("before") run beside the measured one, scenario by scenario. */
+  compare?: string;
+  /** Pairs of runs per scenario with `compare`. Default 1. */
+  repeat?: number;
   sizes: Sizes;
   only?: ScenarioName[];
   latency: Latency;
@@ -137,18 +147,16 @@ function targetsOf(
   return targets;
 }
 
-async function measureScenario(
+async function measureRun(
   scenario: Scenario,
   entry: string,
   options: BenchmarkOptions,
-): Promise<ScenarioResult> {
-  const log = options.log ?? (() => undefined);
-  log(`${scenario.name}: action…`);
-  let emulator = await emulatorFor(options.latency);
-  let action: RunMeasurement;
+  bundle: string,
+): Promise<RunMeasurement> {
+  const emulator = await emulatorFor(options.latency);
   try {
     const seeded = scenario.seed(emulator);
-    action = await measureAction({
+    return await measureAction({
       entry,
       emulator,
       token: TOKEN,
@@ -157,11 +165,64 @@ async function measureScenario(
       event: seeded.event,
       minimum: scenario.minimum,
       milestones: scenario.milestones,
-      description: `${path.relative(process.cwd(), options.action ?? DEFAULT_ACTION)}, mode ${scenario.mode}`,
+      description: `${path.relative(process.cwd(), bundle)}, mode ${scenario.mode}`,
       ...(options.nodeOptions ? { nodeOptions: options.nodeOptions } : {}),
     });
   } finally {
     await emulator.stop();
+  }
+}
+
+type Comparison = NonNullable<BenchmarkReport['comparison']>['scenarios'][number];
+
+/** Pairs of runs, the order alternating so that neither bundle always runs on a warmer machine. */
+async function measurePairs(
+  scenario: Scenario,
+  entries: { after: string; before: string },
+  options: BenchmarkOptions,
+): Promise<{ action: RunMeasurement; comparison: Comparison }> {
+  const log = options.log ?? (() => undefined);
+  const afterRuns: RunMeasurement[] = [];
+  const beforeRuns: RunMeasurement[] = [];
+  for (let pair = 0; pair < (options.repeat ?? 1); pair++) {
+    for (const which of pair % 2 === 0 ? (['before', 'after'] as const) : (['after', 'before'] as const)) {
+      const bundle = which === 'after' ? (options.action ?? DEFAULT_ACTION) : (options.compare as string);
+      const run = await measureRun(scenario, entries[which], options, bundle);
+      (which === 'after' ? afterRuns : beforeRuns).push(run);
+      log(`${scenario.name}: ${which} ${(run.wallMs / 1000).toFixed(1)} s (pair ${pair + 1})`);
+    }
+  }
+  const afterMs = afterRuns.map((r) => r.wallMs);
+  const beforeMs = beforeRuns.map((r) => r.wallMs);
+  return {
+    action: afterRuns[0] as RunMeasurement,
+    comparison: {
+      name: scenario.name,
+      beforeMs,
+      afterMs,
+      medianRatio: medianRatio(afterMs, beforeMs),
+      before: beforeRuns[0] as RunMeasurement,
+    },
+  };
+}
+
+async function measureScenario(
+  scenario: Scenario,
+  entries: { after: string; before?: string },
+  options: BenchmarkOptions,
+): Promise<{ result: ScenarioResult; comparison?: Comparison }> {
+  const log = options.log ?? (() => undefined);
+  log(`${scenario.name}: action…`);
+  let action: RunMeasurement;
+  let comparison: Comparison | undefined;
+  if (entries.before) {
+    ({ action, comparison } = await measurePairs(
+      scenario,
+      { after: entries.after, before: entries.before },
+      options,
+    ));
+  } else {
+    action = await measureRun(scenario, entries.after, options, options.action ?? DEFAULT_ACTION);
   }
   log(
     `${scenario.name}: action ${(action.wallMs / 1000).toFixed(1)} s, ${action.problems.length} problem(s)`,
@@ -170,7 +231,7 @@ async function measureScenario(
   let baseline: RunMeasurement | null = null;
   if (options.baselines && scenario.baseline) {
     log(`${scenario.name}: baseline…`);
-    emulator = await emulatorFor(options.latency);
+    const emulator = await emulatorFor(options.latency);
     try {
       baseline = await measureBaseline(emulator, scenario, scenario.seed(emulator));
     } finally {
@@ -190,7 +251,7 @@ async function measureScenario(
     launchedSpeedup: speedupOf(action.launchedMs, baseline?.launchedMs),
     configSpeedup: speedupOf(action.configInPlaceMs, baseline?.configInPlaceMs),
   };
-  return {
+  const result = {
     name: scenario.name,
     title: scenario.title,
     description: scenario.description,
@@ -201,19 +262,29 @@ async function measureScenario(
     ratios,
     targets: targetsOf(scenario, action, baseline, ratios),
   };
+  return { result, comparison };
 }
 
 export async function runBenchmark(options: BenchmarkOptions): Promise<BenchmarkReport> {
   const startedAt = new Date().toISOString();
   const results: ScenarioResult[] = [];
+  const comparisons: Comparison[] = [];
   // Every run starts the same bundle, even if dist/ is rebuilt while the benchmark runs.
   const snapshot = snapshotAction(options.action ?? DEFAULT_ACTION);
+  const before = options.compare ? snapshotAction(options.compare) : undefined;
   try {
     for (const scenario of scenarios(options.sizes, options.only)) {
-      results.push(await measureScenario(scenario, snapshot.entry, options));
+      const measured = await measureScenario(
+        scenario,
+        { after: snapshot.entry, before: before?.entry },
+        options,
+      );
+      results.push(measured.result);
+      if (measured.comparison) comparisons.push(measured.comparison);
     }
   } finally {
     snapshot.remove();
+    before?.remove();
   }
   const cpus = os.cpus();
   return {
@@ -238,5 +309,14 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
       action: path.relative(process.cwd(), options.action ?? DEFAULT_ACTION),
     },
     scenarios: results,
+    ...(options.compare
+      ? {
+          comparison: {
+            before: path.relative(process.cwd(), options.compare),
+            repeat: options.repeat ?? 1,
+            scenarios: comparisons,
+          },
+        }
+      : {}),
   };
 }

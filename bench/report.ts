@@ -114,6 +114,25 @@ export const reportSchema = z.object({
     action: z.string(),
   }),
   scenarios: z.array(scenarioSchema),
+  /** `--compare`: the same scenarios run with another bundle, alternating with the measured one. */
+  comparison: z
+    .object({
+      /** The other bundle ("before"). */
+      before: z.string(),
+      repeat: z.number().int().positive(),
+      scenarios: z.array(
+        z.object({
+          name: z.string(),
+          /** Wall times of each pair, in run order; the runs of a pair follow each other. */
+          beforeMs: z.array(ms),
+          afterMs: z.array(ms),
+          /** Median of after / before over the pairs. */
+          medianRatio: z.number().nonnegative(),
+          before: runSchema,
+        }),
+      ),
+    })
+    .optional(),
 });
 
 export type CallStat = z.infer<typeof callStatSchema>;
@@ -258,6 +277,47 @@ function scenarioSection(s: ScenarioResult): string {
   return lines.join('\n');
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+export function medianRatio(afterMs: number[], beforeMs: number[]): number {
+  return median(afterMs.map((a, i) => (beforeMs[i] ? a / (beforeMs[i] as number) : 0)));
+}
+
+/** `--compare`: wall time and calls of both bundles, per scenario. */
+export function comparisonTable(report: BenchmarkReport): string {
+  const c = report.comparison;
+  if (!c) return '';
+  const rows = c.scenarios.map((s) => {
+    const after = report.scenarios.find((r) => r.name === s.name)?.action;
+    const calls = (r: RunMeasurement | undefined) =>
+      r ? `${r.totals.github} / ${r.totals.ec2} / ${r.totals.ssm}` : '—';
+    return [
+      s.name,
+      s.beforeMs.map((v) => seconds(v)).join(', '),
+      s.afterMs.map((v) => seconds(v)).join(', '),
+      times(s.medianRatio),
+      calls(s.before),
+      calls(after),
+      s.before.peakRssMb === null ? '—' : `${s.before.peakRssMb.toFixed(0)} MB`,
+      after?.peakRssMb == null ? '—' : `${after.peakRssMb.toFixed(0)} MB`,
+    ];
+  });
+  return [
+    `Side by side: \`${c.before}\` (before) and \`${report.settings.action}\` (after), ${c.repeat} pair(s) per scenario, ` +
+      'the two runs of a pair one after the other (the order alternates from pair to pair), each on a fresh emulator.',
+    '',
+    '| scenario | before: wall | after: wall | after / before (median) | before: calls GitHub / EC2 / SSM | after: calls | before: peak RSS | after: peak RSS |',
+    '| --- | --: | --: | --: | --: | --: | --: | --: |',
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
+}
+
 /** The whole report as markdown: settings, the summary table and one section per scenario. */
 export function renderMarkdown(report: BenchmarkReport): string {
   const m = report.machine;
@@ -272,6 +332,7 @@ export function renderMarkdown(report: BenchmarkReport): string {
     '',
     summaryTable(report),
     '',
+    ...(report.comparison ? [comparisonTable(report), ''] : []),
     ...report.scenarios.map((s) => `${scenarioSection(s)}\n`),
   ].join('\n');
 }

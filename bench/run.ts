@@ -1,12 +1,5 @@
 // `npm run bench [-- options]`: runs the benchmark and writes bench/results/latest.json and latest.md.
-//
-//   --only burst-jit,burst-token,drain,steady,churn   scenarios to run (default all)
-//   --burst 250 --drain 1000 --steady 2000 --churn 2000   sizes
-//   --latency github=60,ec2=80,ssm=40                  emulator latency per service (ms)
-//   --no-baselines                                     skip the naive baselines
-//   --node-options=--max-semi-space-size=1             extra NODE_OPTIONS for the action process
-//   --out bench/results/latest.json                    the JSON report; the markdown goes next to it (.md)
-//   --action dist/index.js                             the bundle to measure (e.g. a candidate build)
+// `npm run bench -- --help` prints the options.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,8 +8,32 @@ import { runBenchmark } from './bench.js';
 import { renderMarkdown } from './report.js';
 import { DEFAULT_SIZES, SCENARIO_NAMES, type Latency, type ScenarioName } from './scenarios.js';
 
+const USAGE = `usage: npm run bench [-- options]
+
+Runs the benchmark scenarios against the local emulator (real API budgets, emulated latency) and writes a
+JSON report and a markdown report next to it.
+
+  --only LIST             scenarios to run, comma-separated (default all): ${SCENARIO_NAMES.join(', ')}
+  --burst N               jobs in the burst scenarios (default ${DEFAULT_SIZES.burst})
+  --drain N               idle runners in the drain scenario (default ${DEFAULT_SIZES.drain})
+  --steady N              runners in the steady scenario (default ${DEFAULT_SIZES.steady})
+  --churn N               instances in the churn scenario (default ${DEFAULT_SIZES.churn})
+  --latency LIST          emulator latency per answer in ms (default github=60,ec2=80,ssm=40)
+  --no-baselines          skip the naive baselines
+  --action FILE           the bundle to measure (default dist/index.js)
+  --compare FILE          another bundle (e.g. the previous commit's dist/index.js) run beside --action,
+                          scenario by scenario, on fresh emulators: the report gets a side-by-side table
+  --repeat N              pairs of runs per scenario with --compare (default 1); the order alternates
+  --node-options OPTIONS  extra NODE_OPTIONS for the action process (e.g. --max-semi-space-size=1)
+  --out FILE              the JSON report (default bench/results/latest.json); the markdown goes beside it
+  --help                  print this and exit
+`;
+
 const { values } = parseArgs({
   options: {
+    help: { type: 'boolean', default: false },
+    compare: { type: 'string' },
+    repeat: { type: 'string' },
     only: { type: 'string' },
     burst: { type: 'string' },
     drain: { type: 'string' },
@@ -29,6 +46,11 @@ const { values } = parseArgs({
     action: { type: 'string' },
   },
 });
+
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 
 function size(name: keyof typeof DEFAULT_SIZES): number {
   const raw = values[name];
@@ -61,12 +83,20 @@ function only(text: string | undefined): ScenarioName[] {
   return names as ScenarioName[];
 }
 
+function repeat(text: string | undefined): number {
+  if (text === undefined) return 1;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 20) throw new Error(`--repeat: expected 1 to 20, got ${text}`);
+  return n;
+}
+
 const args = process.argv.slice(2);
 const report = await runBenchmark({
   sizes: { burst: size('burst'), drain: size('drain'), steady: size('steady'), churn: size('churn') },
   only: only(values.only),
   latency: latency(values.latency),
   ...(values.action ? { action: path.resolve(values.action) } : {}),
+  ...(values.compare ? { compare: path.resolve(values.compare), repeat: repeat(values.repeat) } : {}),
   baselines: !values['no-baselines'],
   ...(values['node-options'] ? { nodeOptions: values['node-options'] } : {}),
   command: `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`,

@@ -113,3 +113,40 @@ describe('npm run bench at tiny sizes', () => {
     expect(() => parseReport(JSON.stringify(broken))).toThrow(/scenarios\.0\.action\.githubPoints/);
   });
 });
+
+describe('npm run bench options', () => {
+  it('--help prints every option and runs nothing', async () => {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--help'], {
+      cwd: ROOT,
+    });
+    for (const option of ['--only', '--latency', '--compare', '--repeat', '--action', '--out', '--help']) {
+      expect(stdout).toContain(option);
+    }
+    expect(stdout).toContain('burst-jit');
+  });
+
+  it('--compare runs another bundle beside the measured one and reports both', async () => {
+    const out = path.join(dir, 'compare.json');
+    await run(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'bench/run.ts',
+        ...['--only', 'drain', '--drain', '3', '--no-baselines', '--latency', 'github=5,ec2=5,ssm=5'],
+        ...['--compare', 'dist/index.js', '--repeat', '2', '--out', out],
+      ],
+      { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 },
+    );
+    const compared = parseReport(readFileSync(out, 'utf8'));
+    const entry = compared.comparison?.scenarios[0];
+    expect(compared.comparison?.repeat).toBe(2);
+    expect(entry?.name).toBe('drain-3');
+    expect(entry?.beforeMs).toHaveLength(2);
+    expect(entry?.afterMs).toHaveLength(2);
+    expect(entry?.before.result.removed).toBe(3);
+    expect(compared.scenarios[0]?.action.result.removed).toBe(3);
+    const side = readFileSync(path.join(dir, 'compare.md'), 'utf8').split('Side by side:')[1] ?? '';
+    expect(side).toMatch(/^\| drain-3 +\| +[\d.]+ s, [\d.]+ s +\| +[\d.]+ s, [\d.]+ s +\|/m);
+  }, 120_000);
+});
