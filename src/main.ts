@@ -61,7 +61,7 @@ async function createGateways(settings: Settings, config: Config): Promise<Gatew
   return {
     github: createGitHubGateway({ octokit, scope, log }),
     ec2: (region) => once(ec2, region, () => createEc2Gateway({ region, log: (m) => core.debug(m) })),
-    ssm: (region) => once(ssm, region, () => createSsmGateway({ region })),
+    ssm: (region) => once(ssm, region, () => createSsmGateway({ region, log: (m) => core.debug(m) })),
   };
 }
 

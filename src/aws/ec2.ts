@@ -15,6 +15,7 @@ import type {
   Instance as Ec2Instance,
   TagSpecification,
 } from '@aws-sdk/client-ec2';
+import { createSdkLogger } from './sdk-logger.js';
 import { TAG_ENVIRONMENT, TAG_IDLE_SINCE, TAG_JOB_STARTED, TAG_POOL } from '../contract.js';
 import type {
   Ec2Gateway,
@@ -51,7 +52,7 @@ export function createEc2Gateway(options: Ec2GatewayOptions): Ec2Gateway {
   const { region } = options;
   const log = options.log ?? (() => {});
   // Endpoint (AWS_ENDPOINT_URL[_EC2]) and max attempts (AWS_MAX_ATTEMPTS) come from the SDK's own env handling.
-  const client = new EC2Client({ region, retryMode: 'adaptive' });
+  const client = new EC2Client({ region, retryMode: 'adaptive', logger: createSdkLogger(log) });
 
   /** Pages through DescribeInstances; each page is converted as it arrives so its raw objects die young. */
   async function describeAll(operation: string, filters: Filter[]): Promise<Instance[]> {

@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import Bottleneck from 'bottleneck/light.js';
 import type { DeleteParametersResult, SsmGateway } from '../types.js';
+import { createSdkLogger } from './sdk-logger.js';
 
 /** DeleteParameters accepts 1..10 names per call. */
 const DELETE_BATCH_SIZE = 10;
@@ -17,6 +18,8 @@ export const WRITE_TPS = 3;
 
 export interface SsmGatewayOptions {
   region: string;
+  /** Debug lines (SDK warnings). */
+  log?: (message: string) => void;
   /** Calls per second for each write API; the default is SSM's standard throughput. */
   writeTps?: number;
 }
@@ -25,7 +28,7 @@ export function createSsmGateway(options: SsmGatewayOptions): SsmGateway {
   const { region } = options;
   // Endpoint (AWS_ENDPOINT_URL[_SSM]) and max attempts come from the SDK's own env handling; adaptive mode
   // paces the calls when SSM answers ThrottlingException (3 TPS for puts and deletes).
-  const client = new SSMClient({ region, retryMode: 'adaptive' });
+  const client = new SSMClient({ region, retryMode: 'adaptive', logger: createSdkLogger(options.log) });
   // Paced below the limit rather than throttled and retried: a refused call costs a round trip and a backoff.
   const pace = () =>
     new Bottleneck({ maxConcurrent: 1, minTime: Math.ceil(1000 / (options.writeTps ?? WRITE_TPS)) });
