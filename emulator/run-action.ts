@@ -30,6 +30,8 @@ export interface ActionRun {
 export interface RunOptions {
   /** Base URL of the emulator (GitHub and AWS on one port). */
   url: string;
+  /** The bundle to run; default dist/index.js (another build, e.g. to show a scenario failing before a fix). */
+  action?: string;
   inputs: Record<string, string>;
   /** Pools file text, written to the workspace as .github/runner-scaler.yml. */
   pools: string;
@@ -133,7 +135,11 @@ export function prepareStep(options: {
 export async function runAction(options: RunOptions): Promise<ActionRun> {
   const { workspace, env, summaryFile, outputFile } = prepareStep(options);
   const issuedBefore = new Set(options.secrets?.() ?? []);
-  const child = spawn(process.execPath, [ACTION], { cwd: workspace, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [options.action ?? ACTION], {
+    cwd: workspace,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   options.onSpawn?.(child);
   let stdout = '';
   let stderr = '';
