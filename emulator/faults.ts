@@ -1,7 +1,7 @@
 // Injected faults (answered in each service's real error shape) and scenario helpers.
 import type { EmulatorRequest } from './context.js';
 import type { Ec2Service, Market } from './ec2.js';
-import type { GitHubService } from './github.js';
+import type { GitHubService } from './github/index.js';
 import type { NeverBootSpec, Simulator } from './simulator.js';
 import type { Service } from './state.js';
 

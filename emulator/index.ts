@@ -16,7 +16,7 @@ import {
   type RunnerSpec,
   type RunnerView,
   type RunView,
-} from './github.js';
+} from './github/index.js';
 import { createEmulatorServer, type CallObserver } from './server.js';
 import { createSimulator, type AgentPhase, type Simulator, type SimulatorOptions } from './simulator.js';
 import { createSsmService, type ParameterType, type ParameterView, type SsmOptions } from './ssm.js';
@@ -43,7 +43,7 @@ export type {
   JobSpec,
   RunnerSpec,
   GitHubOptions,
-} from './github.js';
+} from './github/index.js';
 export type { SimulatorOptions, NeverBootSpec, AgentPhase, Simulator } from './simulator.js';
 export type { BudgetOptions, GitHubBudgetOptions, Ec2BudgetOptions, SsmBudgetOptions } from './budgets.js';
 export type { Clock } from './clock.js';

@@ -7,7 +7,7 @@ import type { AwsBudget, GitHubBudget } from './budgets.js';
 import type { EmulatorContext, EmulatorRequest, EmulatorResponse } from './context.js';
 import type { Ec2Service } from './ec2.js';
 import type { FaultError, Faults } from './faults.js';
-import type { GitHubService } from './github.js';
+import type { GitHubService } from './github/index.js';
 import type { SsmService } from './ssm.js';
 import type { Service } from './state.js';
 

@@ -13,7 +13,7 @@ import {
 import type { ScheduledEvent } from './clock.js';
 import type { EmulatorContext, LifecycleHooks } from './context.js';
 import type { Ec2Service, InstanceView } from './ec2.js';
-import type { GitHubService } from './github.js';
+import type { GitHubService } from './github/index.js';
 import type { SsmService } from './ssm.js';
 import {
   jobFitsScope,

@@ -157,6 +157,8 @@ export interface EmulatorState {
   /** Queued jobs, oldest first. */
   queuedJobs: Map<number, JobRecord>;
   tokens: Map<string, IssuedToken>;
+  /** Lower-case runner label -> the id GitHub shows for it (numbered in first-seen order). */
+  labelIds: Map<string, number>;
   secrets: Set<string>;
   killedJobs: KilledJob[];
   counters: {
@@ -184,6 +186,7 @@ export function createState(): EmulatorState {
     jobs: new Map(),
     queuedJobs: new Map(),
     tokens: new Map(),
+    labelIds: new Map(),
     secrets: new Set(),
     killedJobs: [],
     counters: {
