@@ -128,8 +128,10 @@ export interface RemoveRunnerAction {
   runnerName: string;
   instanceId?: string;
   region?: string;
-  /** The instance's JIT config parameter, seen at observe time: deleted once the instance terminated. */
+  /** The instance's JIT config parameter, seen at observe time: deleted once the runner is unregistered. */
   parameter?: string;
+  /** The instance's job-started tag as observed; the re-check compares the fresh tag with it. */
+  observedJobStart?: Date;
   reason: string;
 }
 
@@ -140,6 +142,8 @@ export interface TerminateAction {
   instanceId: string;
   region: string;
   parameter?: string;
+  /** The instance's job-started tag as observed; the re-check compares the fresh tag with it. */
+  observedJobStart?: Date;
   reason: string;
 }
 
@@ -250,7 +254,8 @@ export interface SsmGateway {
   deleteParameters(names: string[]): Promise<DeleteParametersResult>;
 }
 
-export type DeleteRunnerResult = 'deleted' | 'not-found' | 'busy';
+/** `cancelled`: the `beforeSend` check said no, so the DELETE was never sent. */
+export type DeleteRunnerResult = 'deleted' | 'not-found' | 'busy' | 'cancelled';
 
 export interface JitConfig {
   runnerId: number;
@@ -264,7 +269,11 @@ export interface GitHubGateway {
   /** Returns the runner's JIT config; on 409 (a retried request) looks the runner up and reports it. */
   generateJitConfig(name: string, labels: string[], runnerGroupId: number): Promise<JitConfig>;
   createRegistrationToken(): Promise<{ token: string; expiresAt: string }>;
-  deleteRunner(id: number): Promise<DeleteRunnerResult>;
+  /**
+   * Unregisters a runner. `beforeSend` runs right before the DELETE is sent (after any wait for the write
+   * budget): the removal checks its evidence there; resolving false cancels the DELETE.
+   */
+  deleteRunner(id: number, beforeSend?: () => Promise<boolean>): Promise<DeleteRunnerResult>;
   /** Queued jobs of one workflow run. */
   listQueuedJobsOfRun(repository: string, runId: number): Promise<QueuedJob[]>;
   /** Queued jobs of the queued (and in-progress) runs of a repository. */

@@ -78,7 +78,14 @@ function countsOf(members: ClassifiedInstance[]): PoolCounts {
 
 function removeAction(m: ClassifiedInstance, reason: string): RemoveRunnerAction | TerminateAction {
   const { instance, runner, parameter } = m;
-  const target = { pool: instance.pool, instanceId: instance.id, region: instance.region, parameter, reason };
+  const target = {
+    pool: instance.pool,
+    instanceId: instance.id,
+    region: instance.region,
+    parameter,
+    ...(instance.jobStartedAt ? { observedJobStart: instance.jobStartedAt } : {}),
+    reason,
+  };
   if (runner) return { kind: 'remove-runner', runnerId: runner.id, runnerName: runner.name, ...target };
   return { kind: 'terminate', ...target };
 }

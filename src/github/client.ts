@@ -6,7 +6,7 @@ import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import Bottleneck from 'bottleneck/light.js';
 import type { GitHubScope } from '../types.js';
-import { describeGitHubError as describe, httpStatusOf } from './errors.js';
+import { describeGitHubError as describe, httpStatusOf, RequestCancelled } from './errors.js';
 
 export type GitHubAuth =
   | { kind: 'token'; token: string }
@@ -44,7 +44,31 @@ const MAX_LIMIT_RETRIES = 3;
 /** A primary rate limit resetting later than this fails the request instead of stalling the run. */
 const MAX_PRIMARY_LIMIT_WAIT_S = 60;
 
-const ScalerOctokit = GitHub.plugin(throttling, retry);
+/**
+ * Runs a request's `request.beforeSend` callback right before it goes out: after its wait in the throttling
+ * plugin's write queue (registered first, this hook is inside the throttling plugin's). A removal checks its
+ * evidence there, so the evidence is as fresh as the send, however long the queue was; resolving false cancels
+ * the request with a RequestCancelled error (not retried: it has no HTTP status).
+ */
+function beforeSendHook(octokit: { hook: { wrap: (name: 'request', hook: RequestWrap) => void } }) {
+  octokit.hook.wrap('request', async (request, options) => {
+    const beforeSend = (options.request as { beforeSend?: () => Promise<boolean> } | undefined)?.beforeSend;
+    if (beforeSend && !(await beforeSend())) {
+      throw new RequestCancelled(
+        `${String(options.method)} ${String(options.url)}: cancelled before sending`,
+      );
+    }
+    return request(options);
+  });
+  return {};
+}
+
+type RequestWrap = (
+  request: (options: Record<string, unknown>) => Promise<unknown>,
+  options: Record<string, unknown>,
+) => Promise<unknown>;
+
+const ScalerOctokit = GitHub.plugin(beforeSendHook as never, throttling, retry);
 
 interface RequestOptions {
   method: string;

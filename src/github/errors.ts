@@ -14,3 +14,8 @@ export function describeGitHubError(error: unknown): string {
   const status = httpStatusOf(error);
   return status === undefined ? message : `HTTP ${status}: ${message}`;
 }
+
+/** A request its `beforeSend` callback cancelled: never sent, so nothing changed. */
+export class RequestCancelled extends Error {
+  override name = 'RequestCancelled';
+}

@@ -8,7 +8,7 @@ import type {
   Runner,
 } from '../types.js';
 import type { GitHubLog, GitHubOctokit } from './client.js';
-import { describeGitHubError, httpStatusOf } from './errors.js';
+import { describeGitHubError, httpStatusOf, RequestCancelled } from './errors.js';
 
 export interface GitHubGatewayOptions {
   octokit: GitHubOctokit;
@@ -97,15 +97,22 @@ export function createGitHubGateway(options: GitHubGatewayOptions): GitHubGatewa
     return { runnerId: data.runner.id, encodedJitConfig: data.encoded_jit_config };
   }
 
-  async function deleteRunner(id: number): Promise<DeleteRunnerResult> {
+  async function deleteRunner(id: number, beforeSend?: () => Promise<boolean>): Promise<DeleteRunnerResult> {
+    const request = beforeSend ? { request: { beforeSend } } : {};
     try {
       if (scope.kind === 'org') {
-        await actions.deleteSelfHostedRunnerFromOrg({ org: scope.org, runner_id: id });
+        await actions.deleteSelfHostedRunnerFromOrg({ org: scope.org, runner_id: id, ...request });
       } else {
-        await actions.deleteSelfHostedRunnerFromRepo({ owner: scope.owner, repo: scope.repo, runner_id: id });
+        await actions.deleteSelfHostedRunnerFromRepo({
+          owner: scope.owner,
+          repo: scope.repo,
+          runner_id: id,
+          ...request,
+        });
       }
       return 'deleted';
     } catch (error) {
+      if (error instanceof RequestCancelled) return 'cancelled';
       switch (httpStatusOf(error)) {
         case 404:
           return 'not-found';

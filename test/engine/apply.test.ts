@@ -25,11 +25,20 @@ interface FakeOptions {
   terminateWaits?: Promise<void>;
   /** The runner a name lookup finds (or an error it throws); none by default. */
   findRunner?: (name: string) => Runner | Error | undefined;
+  /** Milliseconds each DELETE takes on the fake clock (the paced write rate is 340). Default 0. */
+  deleteMs?: number;
 }
 
 /** Plain fakes that record every call in order. */
 function fakes(options: FakeOptions = {}) {
   const calls: string[] = [];
+  const clock = { ms: 0 };
+  /** Per instance id: the fake time of the last DescribeInstances that covered it. */
+  const describedAt = new Map<string, number>();
+  /** Per runner id: how old its instance's evidence was when its DELETE went out. */
+  const evidenceAge = new Map<number, number>();
+  /** DELETEs go out one at a time, as the throttling plugin's write queue sends them. */
+  let writeQueue: Promise<unknown> = Promise.resolve();
   const github: GitHubGateway = {
     listRunners: async () => [],
     findRunner: async (name) => {
@@ -48,11 +57,22 @@ function fakes(options: FakeOptions = {}) {
       calls.push('registration-token');
       return { token: 'tok', expiresAt: '' };
     },
-    deleteRunner: async (id) => {
-      calls.push(`unregister ${id}`);
-      const result = options.deleteRunner?.(id) ?? 'deleted';
-      if (result instanceof Error) throw result;
-      return result;
+    deleteRunner: (id, beforeSend) => {
+      const send = async (): Promise<DeleteRunnerResult> => {
+        clock.ms += options.deleteMs ?? 0;
+        if (beforeSend && !(await beforeSend())) {
+          calls.push(`cancelled ${id}`);
+          return 'cancelled';
+        }
+        evidenceAge.set(id, clock.ms - (describedAt.get(instanceId(id)) ?? -Infinity));
+        calls.push(`unregister ${id}`);
+        const result = options.deleteRunner?.(id) ?? 'deleted';
+        if (result instanceof Error) throw result;
+        return result;
+      };
+      const sent = writeQueue.then(send);
+      writeQueue = sent.catch(() => {});
+      return sent;
     },
     listQueuedJobs: async () => [],
     listQueuedJobsOfRun: async () => [],
@@ -61,6 +81,7 @@ function fakes(options: FakeOptions = {}) {
     listOwnedInstances: async () => [],
     describeInstances: async (ids) => {
       calls.push(`describe ${ids.length}`);
+      for (const id of ids) describedAt.set(id, clock.ms);
       if (options.describeFails)
         throw Object.assign(new Error('throttled'), { name: 'RequestLimitExceeded' });
       return ids.map((id) => ({
@@ -97,8 +118,9 @@ function fakes(options: FakeOptions = {}) {
     config: config(),
     log: { info: () => {}, warning: () => {} },
     registrationUrl: 'https://github.com/acme',
+    now: () => clock.ms,
   };
-  return { ctx, calls };
+  return { ctx, calls, clock, evidenceAge };
 }
 
 const planOf = (...actions: Action[]): Plan => ({
@@ -208,14 +230,17 @@ describe('apply: launch', () => {
 });
 
 describe('apply: removal', () => {
-  it('re-checks right before each batch of unregisters, so the check is never older than one batch', async () => {
+  it('re-checks right before each group of 5 unregisters; terminates in batches of 100 after the unregisters', async () => {
     const { ctx, calls } = fakes();
     await apply(planOf(...Array.from({ length: 220 }, (_, i) => removeRunner(i + 1))), ctx);
     const steps = calls
       .map((c) => c.split(' ')[0])
       .filter((c) => c === 'describe' || c === 'unregister')
       .filter((c, i, all) => c !== all[i - 1]);
-    expect(steps).toEqual(['describe', 'unregister', 'describe', 'unregister', 'describe', 'unregister']);
+    expect(steps).toEqual(Array.from({ length: 44 }, () => ['describe', 'unregister']).flat());
+    expect(calls.filter((c) => c.startsWith('describe'))).toEqual(
+      Array.from({ length: 44 }, () => 'describe 5'),
+    );
     // Each batch is terminated after its own unregisters, and only its own instances.
     const terminates = calls.filter((c) => c.startsWith('terminate'));
     expect(terminates.map((c) => c.split(',').length)).toEqual([100, 100, 20]);
@@ -224,25 +249,54 @@ describe('apply: removal', () => {
       const runner = Number.parseInt(lastId.slice(-8), 16);
       expect(calls.indexOf(call)).toBeGreaterThan(calls.indexOf(`unregister ${runner}`));
     }
-    expect(calls.filter((c) => c.startsWith('describe'))).toEqual([
-      'describe 100',
-      'describe 100',
-      'describe 20',
-    ]);
   });
 
-  it("a batch's terminations do not hold up the next batch's unregisters", async () => {
+  it('no DELETE acts on evidence older than 2 s, at the paced write rate or when held up longer', async () => {
+    for (const deleteMs of [340, 900]) {
+      const { ctx, calls, evidenceAge } = fakes({ deleteMs });
+      await apply(planOf(...Array.from({ length: 40 }, (_, i) => removeRunner(i + 1))), ctx);
+      expect(evidenceAge.size, `${deleteMs} ms a DELETE`).toBe(40);
+      for (const [runner, age] of evidenceAge) expect(age, `runner ${runner}`).toBeLessThanOrEqual(2_000);
+      // At the paced rate the group's own re-check suffices; held up, each late DELETE is re-checked alone.
+      const alone = calls.filter((c) => c === 'describe 1').length;
+      if (deleteMs === 340) expect(alone).toBe(0);
+      else expect(alone).toBeGreaterThan(0);
+    }
+  });
+
+  it('a job that starts while a DELETE waits for its turn cancels that DELETE', async () => {
+    let started = false;
+    const { ctx, calls } = fakes({
+      deleteMs: 900,
+      fresh: (id) => (id === instanceId(4) && started ? { jobStartedAt: NOW } : {}),
+    });
+    ctx.gateways.github.deleteRunner = ((inner) => async (id, beforeSend) => {
+      if (id === 2) started = true; // the job starts on runner 4 after the group was checked
+      return inner(id, beforeSend);
+    })(ctx.gateways.github.deleteRunner);
+    const result = await apply(planOf(...Array.from({ length: 5 }, (_, i) => removeRunner(i + 1))), ctx);
+    expect(calls).toContain('cancelled 4');
+    expect(calls).not.toContain('unregister 4');
+    expect(calls.join(' ')).not.toContain(instanceId(4));
+    expect(result.outcomes).toContainEqual(
+      expect.objectContaining({ target: `${ENV}-${instanceId(4)}`, status: 'skipped', code: 'busy' }),
+    );
+  });
+
+  it("a batch's terminations do not hold up the next unregisters; parameters go with each runner's 204", async () => {
     let release!: () => void;
     const { ctx, calls } = fakes({ terminateWaits: new Promise<void>((resolve) => (release = resolve)) });
     const done = apply(planOf(...Array.from({ length: 150 }, (_, i) => removeRunner(i + 1))), ctx);
     await vi.waitFor(() => expect(calls).toContain('unregister 150'));
-    // The first batch's TerminateInstances is still unanswered.
-    expect(calls.filter((c) => c.startsWith('terminate'))).toHaveLength(2);
-    expect(calls.some((c) => c.startsWith('delete-parameters'))).toBe(false);
+    // The first batch's TerminateInstances went out after the 100th unregister and is still unanswered.
+    const first = calls.findIndex((c) => c.startsWith('terminate'));
+    expect(first).toBeGreaterThan(calls.indexOf('unregister 100'));
+    expect(first).toBeLessThan(calls.indexOf('unregister 101'));
+    expect(calls.filter((c) => c.startsWith('delete-parameters')).length).toBeGreaterThanOrEqual(10);
     release();
     const result = await done;
     expect(result.outcomes.filter((o) => o.action === 'terminate' && o.status === 'done')).toHaveLength(150);
-    expect(calls.filter((c) => c.startsWith('delete-parameters'))).toHaveLength(2);
+    expect(calls.filter((c) => c.startsWith('delete-parameters'))).toHaveLength(15);
   });
 
   it('unregisters, then terminates, then deletes the parameters, in that order', async () => {
@@ -255,6 +309,7 @@ describe('apply: removal', () => {
       `terminate ${instanceId(1)},${instanceId(2)}`,
       `delete-parameters /runner-scaler/${ENV}/${instanceId(1)},/runner-scaler/${ENV}/${instanceId(2)}`,
     ]);
+    // The parameters are deleted because the runners they configure are gone (not because of the terminate).
   });
 
   it('a 422 busy answer keeps the runner and its instance: skipped, not failed', async () => {
@@ -368,8 +423,16 @@ describe('apply: removal', () => {
     expect(result.outcomes[0]).toMatchObject({ status: 'failed', code: 'RequestLimitExceeded' });
   });
 
-  it('a terminate batch with one bad id: the others terminate and only their parameters are deleted', async () => {
-    const actions = Array.from({ length: 100 }, (_, i) => removeRunner(i + 1));
+  it('a terminate batch with one bad id: the others terminate, and an orphan keeps its parameter until it did', async () => {
+    const orphanWithParameter = (n: number): Action => ({
+      kind: 'terminate',
+      pool: 'linux',
+      instanceId: instanceId(n),
+      region: 'eu-west-1',
+      parameter: `/runner-scaler/${ENV}/${instanceId(n)}`,
+      reason: 'orphan',
+    });
+    const actions = Array.from({ length: 100 }, (_, i) => orphanWithParameter(i + 1));
     const bad = instanceId(50);
     const stuck = instanceId(60);
     const { ctx, calls } = fakes({
@@ -396,6 +459,22 @@ describe('apply: removal', () => {
         status: 'failed',
         code: 'UnauthorizedOperation',
       }),
+    );
+  });
+
+  it("a runner's parameter is deleted after its 204 even when its instance then fails to terminate", async () => {
+    const stuck = instanceId(2);
+    const { ctx, calls } = fakes({
+      terminate: (ids) => ({
+        terminated: ids.filter((id) => id !== stuck),
+        notFound: [],
+        failed: [{ id: stuck, code: 'UnauthorizedOperation', message: 'denied' }],
+      }),
+    });
+    const result = await apply(planOf(removeRunner(1), removeRunner(2)), ctx);
+    expect(calls.filter((c) => c.startsWith('delete-parameters')).join()).toContain(stuck);
+    expect(result.outcomes).toContainEqual(
+      expect.objectContaining({ action: 'terminate', target: stuck, status: 'failed' }),
     );
   });
 

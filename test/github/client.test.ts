@@ -236,3 +236,47 @@ describe('rate limits and retries', () => {
     ).rejects.toMatchObject({ status });
   });
 });
+
+describe('createOctokit: a request checked right before it is sent', () => {
+  const token: GitHubAuth = { kind: 'token', token: 'ghs_sendcheck_0123456789' };
+
+  it('runs beforeSend after the wait in the write queue, once per request, in send order', async () => {
+    const log = createRecordingLog();
+    const octokit = await octokitWith(token, log);
+    const api = nock(API);
+    const sentAt: number[] = [];
+    for (const id of [1, 2, 3])
+      api.delete(`${RUNNERS}/${id}`).reply(204, () => (sentAt.push(Date.now()), ''));
+    const checkedAt: number[] = [];
+    const start = Date.now();
+    await Promise.all(
+      [1, 2, 3].map((id) =>
+        octokit.request('DELETE /orgs/{org}/actions/runners/{runner_id}', {
+          org: 'acme',
+          runner_id: id,
+          request: { beforeSend: async () => (checkedAt.push(Date.now()), true) },
+        }),
+      ),
+    );
+    expect(checkedAt).toHaveLength(3);
+    // Writes are spaced by the throttling plugin; each check happens when its write's turn comes, not at the call.
+    expect(checkedAt[2]! - start).toBeGreaterThanOrEqual(2 * 300);
+    for (let i = 0; i < 3; i++) expect(sentAt[i]! - checkedAt[i]!).toBeLessThan(300);
+  });
+
+  it('a beforeSend answering false cancels the request: nothing is sent, and it is not retried', async () => {
+    const log = createRecordingLog();
+    const octokit = await octokitWith(token, log);
+    let checks = 0;
+    const error = await octokit
+      .request('DELETE /orgs/{org}/actions/runners/{runner_id}', {
+        org: 'acme',
+        runner_id: 9,
+        request: { beforeSend: async () => (checks++, false) },
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).name).toBe('RequestCancelled');
+    expect(checks).toBe(1);
+  });
+});
