@@ -1,13 +1,7 @@
 // Executes a Plan in a safe order and records an Outcome per item; a failure never stops the rest.
 // Order: launch (latency matters) and deliver runner configs, idle tags, then re-check and unregister,
 // terminate what has no runner left, and delete the parameters of what terminated.
-import {
-  TAG_IDLE_SINCE,
-  instanceTags,
-  parameterName,
-  poolParameterName,
-  runnerName,
-} from '../contract.js';
+import { TAG_IDLE_SINCE, instanceTags, parameterName, poolParameterName, runnerName } from '../contract.js';
 import type { Action, LaunchAction, Outcome, Plan, PoolConfig, TerminateAction } from '../types.js';
 import type { ApplyContext } from './context.js';
 import { failed } from './outcomes.js';
