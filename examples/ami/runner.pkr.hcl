@@ -124,7 +124,8 @@ build {
   # The runner, its dependencies and the bootstrap's (provision.sh says what and why).
   provisioner "shell" {
     script          = "${path.root}/provision.sh"
-    execute_command = "chmod +x {{ .Path }}; sudo -E {{ .Path }}"
+    # As root, with the environment_vars ({{ .Vars }}) that sudo would otherwise drop.
+    execute_command = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
     environment_vars = [
       "RUNNER_URL=${local.runner_url}",
       "RUNNER_SHA256=${var.runner_sha256[var.arch]}",

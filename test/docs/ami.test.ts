@@ -85,6 +85,8 @@ describe('examples/ami/runner.pkr.hcl', () => {
       'https://github.com/actions/runner/releases/download/v${var.runner_version}/actions-runner-linux-${var.arch}-${var.runner_version}.tar.gz',
     );
     const provision = shells.find((s) => s.script);
+    // A custom execute_command must pass the variables on ({{ .Vars }}), through sudo.
+    expect(provision?.execute_command).toBe('chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}');
     expect(provision?.environment_vars).toEqual(
       expect.arrayContaining([
         'RUNNER_URL=${local.runner_url}',
