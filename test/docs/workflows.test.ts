@@ -82,8 +82,9 @@ function references(value: unknown, context: string): string[] {
   return expressions(value).flatMap((e) => [...e.matchAll(pattern)].map((m) => m[1] as string));
 }
 
+/** The action's step: `<org>/runner-scaler@v1` in the source, `owner/runner-scaler@<commit>` in a release. */
 function isActionStep(step: Step): boolean {
-  return /^[^/]+\/runner-scaler@v\d+$/.test(step.uses ?? '');
+  return /^[^/]+\/runner-scaler@(v\d+|[0-9a-f]{40})$/.test(step.uses ?? '');
 }
 
 describe('the secret inputs of action.yml', () => {
