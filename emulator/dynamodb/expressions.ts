@@ -313,8 +313,11 @@ function functionCondition(parser: Parser): ConditionNode {
       );
     }
   }
-  if (COMPARATORS.includes(parser.peek().text)) {
+  if (parser.peek().kind === 'punct' && COMPARATORS.includes(parser.peek().text)) {
+    // A condition function compared like a value: DynamoDB parses the comparison, then refuses it.
     parser.defer(`The function is not allowed to be used this way in an expression; function: ${fn}`);
+    parser.next();
+    operand(parser);
   }
   return { kind: 'function', name: fn, args };
 }

@@ -52,7 +52,8 @@ function keyCondition(table: Table, node: ConditionNode): KeyCondition {
     throw validation('KeyConditionExpressions must only contain one condition per key');
   let partition: AttributeValue | undefined;
   let sort: ConditionNode | undefined;
-  for (const part of parts) {
+  for (const given of parts) {
+    const part = keyFirst(given);
     if (
       part.kind === 'or' ||
       part.kind === 'not' ||
@@ -94,6 +95,27 @@ function keyCondition(table: Table, node: ConditionNode): KeyCondition {
   if (partition === undefined)
     throw validation(`Query condition missed key schema element: ${table.partitionKey.name}`);
   return { partition, sort };
+}
+
+const FLIPPED: Record<string, '=' | '<' | '<=' | '>' | '>='> = {
+  '=': '=',
+  '<': '>',
+  '<=': '>=',
+  '>': '<',
+  '>=': '<=',
+};
+
+/** `:v <= sk` reads as `sk >= :v`, as DynamoDB accepts it. */
+function keyFirst(part: ConditionNode): ConditionNode {
+  if (
+    part.kind === 'compare' &&
+    part.left.kind === 'value' &&
+    part.right.kind === 'path' &&
+    FLIPPED[part.op]
+  ) {
+    return { kind: 'compare', op: FLIPPED[part.op]!, left: part.right, right: part.left };
+  }
+  return part;
 }
 
 function checkSortOperands(sortKey: KeyAttribute, part: ConditionNode): void {
