@@ -58,191 +58,222 @@ export function ttlSeconds(expiresAtMs: number): number {
   return Math.ceil(expiresAtMs / 1000);
 }
 
-export function createCoordinationStore(options: CoordinationStoreOptions): CoordinationStore {
-  const { table, region, environment } = options;
-  const log = options.log ?? (() => {});
-  // Endpoint (AWS_ENDPOINT_URL[_DYNAMODB]) and max attempts come from the SDK's own env handling; adaptive
-  // mode slows the client down when DynamoDB throttles, instead of failing fast.
-  const client = new DynamoDBClient({ region, retryMode: 'adaptive', logger: createSdkLogger(log) });
-  const key = (sk: string): Item => ({ pk: { S: environment }, sk: { S: sk } });
-
-  async function send<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      throw storeError(operation, table, region, error);
-    }
-  }
-
-  /** Runs a conditional write: true when it applied, false (with the current item, if any) when not. */
-  async function conditional(
+/** What every store operation needs: the client, where the items live, and error handling. */
+interface StoreContext {
+  client: DynamoDBClient;
+  table: string;
+  region: string;
+  environment: string;
+  log: (message: string) => void;
+  key(sk: string): Item;
+  /** Sends a command; any error is rethrown with the table, the region and the operation. */
+  send<T>(operation: string, call: () => Promise<T>): Promise<T>;
+  /** A conditional write: applied, or refused (with the current item when DynamoDB returned it). */
+  conditional(
     operation: string,
     call: () => Promise<unknown>,
-  ): Promise<{ applied: true } | { applied: false; current?: Item }> {
-    try {
-      await call();
-      return { applied: true };
-    } catch (error) {
-      if (isConditionalCheckFailure(error)) {
+  ): Promise<{ applied: true } | { applied: false; current?: Item }>;
+}
+
+export function createCoordinationStore(options: CoordinationStoreOptions): CoordinationStore {
+  const { table, region, environment } = options;
+  const ctx: StoreContext = {
+    // Endpoint (AWS_ENDPOINT_URL[_DYNAMODB]) and max attempts come from the SDK's own env handling; adaptive
+    // mode slows the client down when DynamoDB throttles, instead of failing fast.
+    client: new DynamoDBClient({ region, retryMode: 'adaptive', logger: createSdkLogger(options.log) }),
+    table,
+    region,
+    environment,
+    log: options.log ?? (() => {}),
+    key: (sk) => ({ pk: { S: environment }, sk: { S: sk } }),
+    async send(operation, call) {
+      try {
+        return await call();
+      } catch (error) {
+        throw storeError(operation, table, region, error);
+      }
+    },
+    async conditional(operation, call) {
+      try {
+        await call();
+        return { applied: true };
+      } catch (error) {
+        if (!isConditionalCheckFailure(error)) throw storeError(operation, table, region, error);
         const current = (error as { Item?: Item }).Item;
         return { applied: false, ...(current ? { current } : {}) };
       }
-      throw storeError(operation, table, region, error);
-    }
-  }
+    },
+  };
+  return {
+    tryAcquireLease: (holder, ttlMs, now) => tryAcquireLease(ctx, holder, ttlMs, now),
+    renewLease: (holder, ttlMs, now) => renewLease(ctx, holder, ttlMs, now),
+    releaseLease: (holder) => releaseLease(ctx, holder),
+    read: (now) => read(ctx, now),
+    recordLaunch: (record) => recordLaunch(ctx, record),
+    writeBreaker: (record, expectedVersion) => writeBreaker(ctx, record, expectedVersion),
+  };
+}
 
-  async function getLease(): Promise<Item | undefined> {
-    const answer = await send('GetItem', () =>
-      client.send(new GetItemCommand({ TableName: table, Key: key(LEASE_SORT_KEY), ConsistentRead: true })),
-    );
-    return answer.Item;
-  }
+async function getLease(ctx: StoreContext): Promise<Item | undefined> {
+  const answer = await ctx.send('GetItem', () =>
+    ctx.client.send(
+      new GetItemCommand({ TableName: ctx.table, Key: ctx.key(LEASE_SORT_KEY), ConsistentRead: true }),
+    ),
+  );
+  return answer.Item;
+}
 
-  async function tryAcquireLease(holder: string, ttlMs: number, now: Date): Promise<LeaseResult> {
-    const expiresAtMs = now.getTime() + ttlMs;
-    for (let attempt = 1; attempt <= LEASE_ACQUIRE_ATTEMPTS; attempt++) {
-      const result = await conditional('PutItem (acquire the lease)', () =>
-        client.send(
-          new PutItemCommand({
-            TableName: table,
-            Item: {
-              ...key(LEASE_SORT_KEY),
-              holder: { S: holder },
-              acquiredAtMs: num(now.getTime()),
-              expiresAtMs: num(expiresAtMs),
-              ttl: num(ttlSeconds(expiresAtMs)),
-            },
-            ConditionExpression: 'attribute_not_exists(#sk) OR #expiresAtMs < :now OR #holder = :holder',
-            ExpressionAttributeNames: { '#sk': 'sk', '#expiresAtMs': 'expiresAtMs', '#holder': 'holder' },
-            ExpressionAttributeValues: { ':now': num(now.getTime()), ':holder': { S: holder } },
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-        ),
-      );
-      if (result.applied) return { acquired: true };
-      // Without the old item in the answer, read it; gone by now means it was released: try again.
-      const current = result.current ?? (await getLease());
-      if (current) return { acquired: false, heldBy: toLease(current, table) };
-      log(`the lease in ${table} was released while we asked for it; asking again`);
-    }
-    throw new Error(
-      `PutItem (acquire the lease) on DynamoDB table ${table} in ${region} failed: the lease was refused ` +
-        `${LEASE_ACQUIRE_ATTEMPTS} times but no holder could be read`,
-    );
-  }
-
-  async function renewLease(holder: string, ttlMs: number, now: Date): Promise<boolean> {
-    const expiresAtMs = now.getTime() + ttlMs;
-    const result = await conditional('UpdateItem (renew the lease)', () =>
-      client.send(
-        new UpdateItemCommand({
-          TableName: table,
-          Key: key(LEASE_SORT_KEY),
-          UpdateExpression: 'SET #expiresAtMs = :expiresAtMs, #ttl = :ttl',
-          ConditionExpression: '#holder = :holder',
-          ExpressionAttributeNames: { '#expiresAtMs': 'expiresAtMs', '#ttl': 'ttl', '#holder': 'holder' },
-          ExpressionAttributeValues: {
-            ':expiresAtMs': num(expiresAtMs),
-            ':ttl': num(ttlSeconds(expiresAtMs)),
-            ':holder': { S: holder },
-          },
-        }),
-      ),
-    );
-    if (!result.applied) log(`lease renewal refused: ${holder} no longer holds the lease in ${table}`);
-    return result.applied;
-  }
-
-  async function releaseLease(holder: string): Promise<void> {
-    const result = await conditional('DeleteItem (release the lease)', () =>
-      client.send(
-        new DeleteItemCommand({
-          TableName: table,
-          Key: key(LEASE_SORT_KEY),
-          ConditionExpression: '#holder = :holder',
-          ExpressionAttributeNames: { '#holder': 'holder' },
-          ExpressionAttributeValues: { ':holder': { S: holder } },
-        }),
-      ),
-    );
-    if (!result.applied) log(`lease release skipped: ${holder} no longer holds the lease in ${table}`);
-  }
-
-  async function queryAll(): Promise<Item[]> {
-    const items: Item[] = [];
-    let startKey: Item | undefined;
-    do {
-      const previous = startKey;
-      const page = await send('Query', () =>
-        client.send(
-          new QueryCommand({
-            TableName: table,
-            KeyConditionExpression: '#pk = :pk',
-            ExpressionAttributeNames: { '#pk': 'pk' },
-            ExpressionAttributeValues: { ':pk': { S: environment } },
-            ConsistentRead: true,
-            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-          }),
-        ),
-      );
-      items.push(...(page.Items ?? []));
-      startKey =
-        page.LastEvaluatedKey && Object.keys(page.LastEvaluatedKey).length > 0
-          ? page.LastEvaluatedKey
-          : undefined;
-      if (startKey && previous && sameKey(startKey, previous)) {
-        throw new Error(
-          `Query on DynamoDB table ${table} in ${region} failed: the same LastEvaluatedKey was returned twice`,
-        );
-      }
-    } while (startKey);
-    return items;
-  }
-
-  async function read(now: Date): Promise<StoreSnapshot> {
-    const snapshot: StoreSnapshot = { launches: [], breakers: [] };
-    for (const item of await queryAll()) {
-      if (isExpired(item, now, table)) continue;
-      const sk = item.sk?.S ?? '';
-      if (sk === LEASE_SORT_KEY) snapshot.lease = toLease(item, table);
-      else if (sk.startsWith(LAUNCH_PREFIX)) snapshot.launches.push(toLaunch(item, table));
-      else if (sk.startsWith(BREAKER_PREFIX)) snapshot.breakers.push(toBreaker(item, table));
-      else if (!sk.startsWith(LISTENER_PREFIX)) log(`ignoring an item of unknown kind in ${table}: sk ${sk}`);
-    }
-    return snapshot;
-  }
-
-  async function recordLaunch(record: LaunchRecord): Promise<void> {
-    await send('PutItem (record a launch)', () =>
-      client.send(new PutItemCommand({ TableName: table, Item: launchItem(environment, record) })),
-    );
-  }
-
-  async function writeBreaker(record: BreakerRecord, expectedVersion: number): Promise<boolean> {
-    if (!Number.isInteger(expectedVersion) || expectedVersion < 0) {
-      throw new Error(`writeBreaker: expectedVersion must be an integer >= 0, got ${expectedVersion}`);
-    }
-    const result = await conditional('PutItem (write a breaker)', () =>
-      client.send(
+async function tryAcquireLease(
+  ctx: StoreContext,
+  holder: string,
+  ttlMs: number,
+  now: Date,
+): Promise<LeaseResult> {
+  const expiresAtMs = now.getTime() + ttlMs;
+  for (let attempt = 1; attempt <= LEASE_ACQUIRE_ATTEMPTS; attempt++) {
+    const result = await ctx.conditional('PutItem (acquire the lease)', () =>
+      ctx.client.send(
         new PutItemCommand({
-          TableName: table,
-          Item: breakerItem(environment, record, expectedVersion + 1),
-          ...(expectedVersion === 0
-            ? { ConditionExpression: 'attribute_not_exists(#sk)', ExpressionAttributeNames: { '#sk': 'sk' } }
-            : {
-                ConditionExpression: '#version = :expected',
-                ExpressionAttributeNames: { '#version': 'version' },
-                ExpressionAttributeValues: { ':expected': num(expectedVersion) },
-              }),
+          TableName: ctx.table,
+          Item: {
+            ...ctx.key(LEASE_SORT_KEY),
+            holder: { S: holder },
+            acquiredAtMs: num(now.getTime()),
+            expiresAtMs: num(expiresAtMs),
+            ttl: num(ttlSeconds(expiresAtMs)),
+          },
+          ConditionExpression: 'attribute_not_exists(#sk) OR #expiresAtMs < :now OR #holder = :holder',
+          ExpressionAttributeNames: { '#sk': 'sk', '#expiresAtMs': 'expiresAtMs', '#holder': 'holder' },
+          ExpressionAttributeValues: { ':now': num(now.getTime()), ':holder': { S: holder } },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       ),
     );
-    if (!result.applied)
-      log(`breaker of pool ${record.pool}: another run wrote version ${expectedVersion + 1} first`);
-    return result.applied;
+    if (result.applied) return { acquired: true };
+    // Without the old item in the answer, read it; gone by now means it was released: try again.
+    const current = result.current ?? (await getLease(ctx));
+    if (current) return { acquired: false, heldBy: toLease(current, ctx.table) };
+    ctx.log(`the lease in ${ctx.table} was released while we asked for it; asking again`);
   }
+  throw new Error(
+    `PutItem (acquire the lease) on DynamoDB table ${ctx.table} in ${ctx.region} failed: the lease was refused ` +
+      `${LEASE_ACQUIRE_ATTEMPTS} times but no holder could be read`,
+  );
+}
 
-  return { tryAcquireLease, renewLease, releaseLease, read, recordLaunch, writeBreaker };
+async function renewLease(ctx: StoreContext, holder: string, ttlMs: number, now: Date): Promise<boolean> {
+  const expiresAtMs = now.getTime() + ttlMs;
+  const result = await ctx.conditional('UpdateItem (renew the lease)', () =>
+    ctx.client.send(
+      new UpdateItemCommand({
+        TableName: ctx.table,
+        Key: ctx.key(LEASE_SORT_KEY),
+        UpdateExpression: 'SET #expiresAtMs = :expiresAtMs, #ttl = :ttl',
+        ConditionExpression: '#holder = :holder',
+        ExpressionAttributeNames: { '#expiresAtMs': 'expiresAtMs', '#ttl': 'ttl', '#holder': 'holder' },
+        ExpressionAttributeValues: {
+          ':expiresAtMs': num(expiresAtMs),
+          ':ttl': num(ttlSeconds(expiresAtMs)),
+          ':holder': { S: holder },
+        },
+      }),
+    ),
+  );
+  if (!result.applied) ctx.log(`lease renewal refused: ${holder} no longer holds the lease in ${ctx.table}`);
+  return result.applied;
+}
+
+async function releaseLease(ctx: StoreContext, holder: string): Promise<void> {
+  const result = await ctx.conditional('DeleteItem (release the lease)', () =>
+    ctx.client.send(
+      new DeleteItemCommand({
+        TableName: ctx.table,
+        Key: ctx.key(LEASE_SORT_KEY),
+        ConditionExpression: '#holder = :holder',
+        ExpressionAttributeNames: { '#holder': 'holder' },
+        ExpressionAttributeValues: { ':holder': { S: holder } },
+      }),
+    ),
+  );
+  if (!result.applied) ctx.log(`lease release skipped: ${holder} no longer holds the lease in ${ctx.table}`);
+}
+
+async function queryAll(ctx: StoreContext): Promise<Item[]> {
+  const items: Item[] = [];
+  let startKey: Item | undefined;
+  do {
+    const previous = startKey;
+    const page = await ctx.send('Query', () =>
+      ctx.client.send(
+        new QueryCommand({
+          TableName: ctx.table,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': 'pk' },
+          ExpressionAttributeValues: { ':pk': { S: ctx.environment } },
+          ConsistentRead: true,
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      ),
+    );
+    items.push(...(page.Items ?? []));
+    const last = page.LastEvaluatedKey;
+    startKey = last && Object.keys(last).length > 0 ? last : undefined;
+    if (startKey && previous && sameKey(startKey, previous)) {
+      throw new Error(
+        `Query on DynamoDB table ${ctx.table} in ${ctx.region} failed: the same LastEvaluatedKey was returned twice`,
+      );
+    }
+  } while (startKey);
+  return items;
+}
+
+async function read(ctx: StoreContext, now: Date): Promise<StoreSnapshot> {
+  const snapshot: StoreSnapshot = { launches: [], breakers: [] };
+  for (const item of await queryAll(ctx)) {
+    if (isExpired(item, now, ctx.table)) continue;
+    const sk = item.sk?.S ?? '';
+    if (sk === LEASE_SORT_KEY) snapshot.lease = toLease(item, ctx.table);
+    else if (sk.startsWith(LAUNCH_PREFIX)) snapshot.launches.push(toLaunch(item, ctx.table));
+    else if (sk.startsWith(BREAKER_PREFIX)) snapshot.breakers.push(toBreaker(item, ctx.table));
+    else if (!sk.startsWith(LISTENER_PREFIX))
+      ctx.log(`ignoring an item of unknown kind in ${ctx.table}: sk ${sk}`);
+  }
+  return snapshot;
+}
+
+async function recordLaunch(ctx: StoreContext, record: LaunchRecord): Promise<void> {
+  await ctx.send('PutItem (record a launch)', () =>
+    ctx.client.send(new PutItemCommand({ TableName: ctx.table, Item: launchItem(ctx.environment, record) })),
+  );
+}
+
+async function writeBreaker(
+  ctx: StoreContext,
+  record: BreakerRecord,
+  expectedVersion: number,
+): Promise<boolean> {
+  if (!Number.isInteger(expectedVersion) || expectedVersion < 0) {
+    throw new Error(`writeBreaker: expectedVersion must be an integer >= 0, got ${expectedVersion}`);
+  }
+  const result = await ctx.conditional('PutItem (write a breaker)', () =>
+    ctx.client.send(
+      new PutItemCommand({
+        TableName: ctx.table,
+        Item: breakerItem(ctx.environment, record, expectedVersion + 1),
+        ...(expectedVersion === 0
+          ? { ConditionExpression: 'attribute_not_exists(#sk)', ExpressionAttributeNames: { '#sk': 'sk' } }
+          : {
+              ConditionExpression: '#version = :expected',
+              ExpressionAttributeNames: { '#version': 'version' },
+              ExpressionAttributeValues: { ':expected': num(expectedVersion) },
+            }),
+      }),
+    ),
+  );
+  if (!result.applied) {
+    ctx.log(`breaker of pool ${record.pool}: another run wrote version ${expectedVersion + 1} first`);
+  }
+  return result.applied;
 }
 
 function num(value: number): AttributeValue {
