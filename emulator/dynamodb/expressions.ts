@@ -110,14 +110,16 @@ interface Token {
   start: number;
 }
 
-const TOKEN_PATTERN =
-  /\s*(?:(#[A-Za-z0-9_]+)|(:[A-Za-z0-9_]+)|([A-Za-z_][A-Za-z0-9_]*)|(\d+)|(<>|<=|>=|[=<>()[\],.+-])|(\S))/y;
+/** One token, after optional whitespace (used as a template: each tokenize() compiles its own). */
+const TOKEN_GRAMMAR =
+  /\s*(?:(#[A-Za-z0-9_]+)|(:[A-Za-z0-9_]+)|([A-Za-z_][A-Za-z0-9_]*)|(\d+)|(<>|<=|>=|[=<>()[\],.+-])|(\S))/;
 
 export function tokenize(text: string, fail: (token: Token, previous: Token | undefined) => never): Token[] {
   const tokens: Token[] = [];
-  TOKEN_PATTERN.lastIndex = 0;
+  // A sticky pattern of its own: its lastIndex is this call's cursor.
+  const pattern = new RegExp(TOKEN_GRAMMAR.source, 'y');
   let match: RegExpExecArray | null;
-  while (TOKEN_PATTERN.lastIndex < text.length && (match = TOKEN_PATTERN.exec(text))) {
+  while (pattern.lastIndex < text.length && (match = pattern.exec(text))) {
     const start = match.index + match[0].length - match[0].trimStart().length;
     const kinds: Token['kind'][] = ['attrName', 'attrValue', 'name', 'index', 'punct'];
     const group = [1, 2, 3, 4, 5].findIndex((index) => match![index] !== undefined);
