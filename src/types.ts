@@ -292,3 +292,73 @@ export interface Log {
   info(message: string): void;
   warning(message: string): void;
 }
+
+// ---- Coordination store (one DynamoDB table per environment, shared by every run) ----
+
+/** The per-environment lease under which launch decisions are made. */
+export interface LeaseState {
+  holder: string;
+  acquiredAt: Date;
+  expiresAt: Date;
+}
+
+export type LaunchRecordState = 'intent' | 'launched' | 'failed';
+
+/** What a lease holder launched (or is about to launch), kept until `expiresAt`. */
+export interface LaunchRecord {
+  pool: string;
+  clientToken: string;
+  /** Instances requested. */
+  count: number;
+  /** Empty while the launch call is in flight (an intent). */
+  instanceIds: string[];
+  jobIds: number[];
+  /** The runner labels, when they differ from the pool's. */
+  labels?: string[];
+  runId: string;
+  at: Date;
+  expiresAt: Date;
+  state: LaunchRecordState;
+}
+
+/** A pool's boot-failure circuit breaker. */
+export interface BreakerRecord {
+  pool: string;
+  failures: number;
+  /** The failed boots counted. */
+  instanceIds: string[];
+  lastFailureAt?: Date;
+  /** Undefined: closed. */
+  openUntil?: Date;
+  settingsHash: string;
+  reason?: string;
+  /** Incremented by every write; the store writes `expectedVersion + 1`. */
+  version: number;
+}
+
+/** One consistent read of an environment's coordination items, without the expired ones. */
+export interface StoreSnapshot {
+  lease?: LeaseState;
+  launches: LaunchRecord[];
+  breakers: BreakerRecord[];
+}
+
+export type LeaseResult = { acquired: true } | { acquired: false; heldBy: LeaseState };
+
+export interface CoordinationStore {
+  /** Conditional put: succeeds when no lease, an expired one (expiresAtMs < now), or our own. */
+  tryAcquireLease(holder: string, ttlMs: number, now: Date): Promise<LeaseResult>;
+  /** Conditional update on holder = us; false when the lease was lost (expired and taken). */
+  renewLease(holder: string, ttlMs: number, now: Date): Promise<boolean>;
+  /** Conditional delete on holder = us; a lost lease is not an error. */
+  releaseLease(holder: string): Promise<void>;
+  /** One strongly consistent Query of the environment: unexpired launches and breakers, the lease. */
+  read(now: Date): Promise<StoreSnapshot>;
+  /** Put (overwrites the same clientToken's record: intent first, then launched/failed). */
+  recordLaunch(record: LaunchRecord): Promise<void>;
+  /**
+   * Conditional put on version (0 = must not exist); false when another run wrote first. The item is
+   * written with version `expectedVersion + 1` (the record's own `version` is not used).
+   */
+  writeBreaker(record: BreakerRecord, expectedVersion: number): Promise<boolean>;
+}
