@@ -9,8 +9,9 @@ import {
   type ParameterMetadata,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parameterName, poolParameterName } from '../../src/contract.js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createSsmGateway } from '../../src/aws/ssm.js';
+import { parameterName, parameterPath, poolParameterName } from '../../src/contract.js';
 import { rejection, ssmClient } from './clients.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 
@@ -129,6 +130,37 @@ describe('DescribeParameters', () => {
     });
     expect(pageSizes).toEqual([0, 0, 1]);
     expect(parameters.map((p) => p.Name)).toEqual([parameterName('staging', instanceId(99))]);
+  });
+});
+
+describe('the action’s listing against the emulator', () => {
+  it('finds every parameter of its path, 50 a page, also when SSM filters each page of the region', async () => {
+    for (let n = 1; n <= 120; n++) emulator.ssm.put(parameterName('prod', instanceId(n)), 'v');
+    // Other parameters around the path: an application's, and another environment's.
+    for (let n = 1; n <= 60; n++) emulator.ssm.put(`/app/config-${n}`, 'v', { type: 'String' });
+    for (let n = 1; n <= 30; n++) emulator.ssm.put(parameterName('staging', instanceId(n)), 'v');
+    emulator.ssm.put(poolParameterName('prod', 'linux'), '{"token":"t"}');
+    vi.stubEnv('AWS_ENDPOINT_URL', emulator.url);
+    vi.stubEnv('AWS_ACCESS_KEY_ID', emulator.env.AWS_ACCESS_KEY_ID!);
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', emulator.env.AWS_SECRET_ACCESS_KEY!);
+    try {
+      const expected = Array.from({ length: 120 }, (_, n) => parameterName('prod', instanceId(n + 1))).sort();
+      const gateway = createSsmGateway({ region: emulator.region });
+      const listed = await gateway.listParameters(parameterPath('prod'));
+      expect(listed.map((p) => p.name)).toEqual(expected);
+      expect(listed.every((p) => p.lastModified instanceof Date)).toBe(true);
+      const pages = emulator.calls.filter((call) => call.action === 'DescribeParameters');
+      expect(pages).toHaveLength(3);
+
+      emulator.clearCalls();
+      emulator.ssm.setDescribeFiltersEachPage(true);
+      const scanned = await gateway.listParameters(parameterPath('prod'));
+      expect(scanned.map((p) => p.name)).toEqual(expected);
+      // 211 parameters in the region, 50 a page, whatever the filter keeps.
+      expect(emulator.calls.filter((call) => call.action === 'DescribeParameters')).toHaveLength(5);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });
 
