@@ -64,7 +64,7 @@ export const DEFAULT_SSM_TPS: Record<string, number> = {
 /**
  * DescribeParameters' throughput is not documented: the Parameter Store quotas name GetParameter(s),
  * GetParametersByPath, PutParameter and DeleteParameter(s) only. Users report ThrottlingException after
- * about 20 calls in a row (segmentio/chamber#34, trek10inc/serverless-secrets#40). The emulator assumes a
+ * about 20 calls in a row (in the issue trackers of chamber and serverless-secrets). The emulator assumes a
  * burst of 20 refilling at 5 a second; override it with `budgets.ssm.tps` or `budgets.ssm.buckets`.
  */
 export const ASSUMED_DESCRIBE_PARAMETERS_BUCKET: BucketSpec = { capacity: 20, refillPerSecond: 5 };

@@ -7,7 +7,7 @@ import { page, pathMatcher } from './paging.js';
 import { parameterArn } from './store.js';
 
 /** The API reference allows 1..50 and states no default; without MaxResults SSM answers 10 a page
- * (google/go-cloud#3134: parameters past the first 10 were missed by a caller that did not page). */
+ * (go-cloud's tracker: parameters past the first 10 were missed by a caller that did not page). */
 export const DESCRIBE_DEFAULT_PAGE = 10;
 export const DESCRIBE_MAX_PAGE = 50;
 const KMS_DEFAULT_KEY = 'alias/aws/ssm';

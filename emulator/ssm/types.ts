@@ -8,7 +8,7 @@ export interface SsmOptions {
   /**
    * DescribeParameters pages through every parameter of the region and filters each page afterwards, so a
    * filtered listing gets short or empty pages and as many calls as the region has pages of parameters.
-   * Users report this of the real service (boto/boto3#1632, aws/aws-sdk-ruby#2012, google/go-cloud#3135);
+   * Users report this of the real service (in the boto3, aws-sdk-ruby and go-cloud issue trackers);
    * AWS documents only that a page may hold "between zero and MaxResults" items. Default false.
    */
   describeFiltersEachPage?: boolean;
