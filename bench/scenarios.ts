@@ -2,7 +2,7 @@
 // work needs, the time the API budgets force on them, and the baseline that does the same work naively.
 import { randomBytes } from 'node:crypto';
 import { parameterName, runnerName, TAG_IDLE_SINCE, TAG_JOB_STARTED } from '../src/contract.js';
-import { DEFAULT_EC2_BUCKETS, DEFAULT_SSM_TPS, ec2ApiClass } from '../emulator/budgets.js';
+import { DEFAULT_EC2_BUCKETS, DEFAULT_SSM_BUCKETS, ec2ApiClass } from '../emulator/budgets.js';
 import type { Emulator } from '../emulator/index.js';
 import type { MinimumCall, Milestones, Service } from './measure.js';
 import type { BoundTerm } from './report.js';
@@ -203,7 +203,7 @@ function burst(registration: 'jit' | 'token', size: number): Scenario {
     minimum: [
       { service: 'github', operation: OP.listJobs, minimum: jobPages, note: '100 jobs per page' },
       { service: 'github', operation: OP.listRunners, minimum: 1 },
-      { service: 'ssm', operation: 'GetParametersByPath', minimum: 1 },
+      { service: 'ssm', operation: 'DescribeParameters', minimum: 1 },
       { service: 'ec2', operation: 'DescribeInstances', minimum: 1 },
       { service: 'ec2', operation: 'RunInstances', minimum: 1, batched: true, note: 'one call per pool' },
       jit
@@ -237,7 +237,7 @@ function burst(registration: 'jit' | 'token', size: number): Scenario {
 
 function drain(size: number): Scenario {
   const runnerPages = pages(size, 100);
-  const parameterPages = pages(size, 10);
+  const parameterPages = pages(size, 50);
   return {
     name: `drain-${size}`,
     key: 'drain',
@@ -267,9 +267,9 @@ function drain(size: number): Scenario {
       { service: 'github', operation: OP.listRunners, minimum: runnerPages, note: '100 per page' },
       {
         service: 'ssm',
-        operation: 'GetParametersByPath',
+        operation: 'DescribeParameters',
         minimum: parameterPages,
-        note: '10 per page',
+        note: '50 per page',
       },
       {
         service: 'ec2',
@@ -332,9 +332,9 @@ function fleetReads(shape: FleetShape): MinimumCall[] {
     },
     {
       service: 'ssm',
-      operation: 'GetParametersByPath',
-      minimum: pages(parameters, 10),
-      note: '10 per page',
+      operation: 'DescribeParameters',
+      minimum: pages(parameters, 50),
+      note: '50 per page',
     },
     {
       service: 'ec2',
@@ -347,7 +347,7 @@ function fleetReads(shape: FleetShape): MinimumCall[] {
 
 function fleetFloor(shape: FleetShape, l: Latency, removes: boolean): { ms: number; note: string } {
   const runnerPages = pages(shape.busy + shape.idle + shape.booting + shape.ghosts, 100);
-  const parameterPages = pages(shape.booting + shape.leaked, 10);
+  const parameterPages = pages(shape.booting + shape.leaked, 50);
   const instancePages = pages(shape.busy + shape.idle + shape.booting + shape.orphans, 1000);
   // Runner pages are numbered: after the first (which gives the count) the rest can be read at once.
   // Parameter and instance pages follow NextTokens, one after the other.
@@ -500,11 +500,15 @@ export function budgetTerms(calls: { service: Service; operation: string; count:
     });
   }
   for (const c of calls.filter((call) => call.service === 'ssm')) {
-    const tps = DEFAULT_SSM_TPS[c.operation] ?? 40;
+    const bucket = DEFAULT_SSM_BUCKETS[c.operation] ?? { capacity: 40, refillPerSecond: 40 };
+    const tps = bucket.refillPerSecond;
     terms.push({
-      budget: `SSM ${c.operation} (${tps} TPS)`,
+      budget:
+        bucket.capacity === tps
+          ? `SSM ${c.operation} (${tps} TPS)`
+          : `SSM ${c.operation} (bucket ${bucket.capacity}, refill ${tps}/s, assumed)`,
       work: `${c.count} call(s)`,
-      ms: (Math.max(0, c.count - tps) / tps) * 1000,
+      ms: (Math.max(0, c.count - bucket.capacity) / tps) * 1000,
     });
   }
   return terms;

@@ -51,6 +51,7 @@ export const DEFAULT_EC2_BUCKETS: Record<Ec2ApiClass | Ec2ResourceClass, BucketS
   'TerminateInstances-resource': { capacity: 1000, refillPerSecond: 20 },
 };
 
+/** SSM's documented default throughput (Parameter Store quotas); higher throughput raises some of them. */
 export const DEFAULT_SSM_TPS: Record<string, number> = {
   PutParameter: 3,
   DeleteParameter: 3,
@@ -58,7 +59,22 @@ export const DEFAULT_SSM_TPS: Record<string, number> = {
   GetParameter: 40,
   GetParameters: 40,
   GetParametersByPath: 40,
-  DescribeParameters: 40,
+};
+
+/**
+ * DescribeParameters' throughput is not documented: the Parameter Store quotas name GetParameter(s),
+ * GetParametersByPath, PutParameter and DeleteParameter(s) only. Users report ThrottlingException after
+ * about 20 calls in a row (in the issue trackers of chamber and serverless-secrets). The emulator assumes a
+ * burst of 20 refilling at 5 a second; override it with `budgets.ssm.tps` or `budgets.ssm.buckets`.
+ */
+export const ASSUMED_DESCRIBE_PARAMETERS_BUCKET: BucketSpec = { capacity: 20, refillPerSecond: 5 };
+
+/** Every SSM bucket the emulator enforces by default: the documented TPS, and the assumption above. */
+export const DEFAULT_SSM_BUCKETS: Record<string, BucketSpec> = {
+  ...Object.fromEntries(
+    Object.entries(DEFAULT_SSM_TPS).map(([action, tps]) => [action, { capacity: tps, refillPerSecond: tps }]),
+  ),
+  DescribeParameters: ASSUMED_DESCRIBE_PARAMETERS_BUCKET,
 };
 
 export function ec2ApiClass(action: string): Ec2ApiClass {
@@ -115,104 +131,110 @@ export interface GitHubBudget {
   snapshot(): { limit: number; used: number; remaining: number; reset: number };
 }
 
+/** Points charged in the last 60 s (GitHub's secondary limit), as a queue of (time, points). */
+function createRollingMinute() {
+  const times: number[] = [];
+  const points: number[] = [];
+  let head = 0;
+  let total = 0;
+  return {
+    total: () => total,
+    expire(at: number): void {
+      while (head < times.length && times[head]! <= at - 60_000) {
+        total -= points[head]!;
+        head += 1;
+      }
+      if (head > 1024 && head * 2 > times.length) {
+        times.splice(0, head);
+        points.splice(0, head);
+        head = 0;
+      }
+    },
+    add(at: number, cost: number): void {
+      times.push(at);
+      points.push(cost);
+      total += cost;
+    },
+    /** When enough of the oldest points leave the window for `cost` more to fit under `limit`. */
+    fitsAt(at: number, cost: number, limit: number): number {
+      let freed = 0;
+      for (let i = head; i < times.length; i++) {
+        freed += points[i]!;
+        if (total - freed + cost <= limit) return times[i]! + 60_000;
+      }
+      return at + 60_000;
+    },
+  };
+}
+
+/** Requests counted in the current hour (GitHub's primary limit) and the headers that report them. */
+function createHourlyCount(limit: number) {
+  let windowStart: number | undefined;
+  let used = 0;
+  const reset = () => windowStart! + 3_600_000;
+  return {
+    used: () => used,
+    reset,
+    roll(at: number): void {
+      if (windowStart === undefined || at >= reset()) {
+        windowStart = at;
+        used = 0;
+      }
+    },
+    count(): void {
+      used += 1;
+    },
+    headers: (): Record<string, string> => ({
+      'x-ratelimit-limit': String(limit),
+      'x-ratelimit-remaining': String(Math.max(0, limit - used)),
+      'x-ratelimit-reset': String(Math.ceil(reset() / 1000)),
+      'x-ratelimit-used': String(used),
+      'x-ratelimit-resource': 'core',
+    }),
+  };
+}
+
 export function createGitHubBudget(
   options: GitHubBudgetOptions | undefined,
   now: () => number,
 ): GitHubBudget {
   const enforced = options !== undefined;
   const pointsPerMinute = options?.pointsPerMinute ?? 900;
-  const readPoints = options?.readPoints ?? 1;
-  const writePoints = options?.writePoints ?? 5;
   const primaryLimit = options?.primaryPerHour ?? 5000;
-  const primaryStatus = options?.primaryStatus ?? 403;
   const secondaryOn = enforced && options?.secondary !== false;
   const primaryOn = enforced && options?.primary !== false;
+  const minute = createRollingMinute();
+  const hour = createHourlyCount(primaryLimit);
+  hour.roll(now());
 
-  // Rolling minute of charged points: parallel arrays used as a queue.
-  const times: number[] = [];
-  const points: number[] = [];
-  let head = 0;
-  let pointsInWindow = 0;
-  let windowStart = now();
-  let used = 0;
-
-  function expire(at: number): void {
-    while (head < times.length && times[head]! <= at - 60_000) {
-      pointsInWindow -= points[head]!;
-      head += 1;
-    }
-    if (head > 1024 && head * 2 > times.length) {
-      times.splice(0, head);
-      points.splice(0, head);
-      head = 0;
-    }
-  }
-
-  function rollPrimary(at: number): void {
-    if (at >= windowStart + 3_600_000) {
-      windowStart = at;
-      used = 0;
-    }
-  }
-
-  function headers(): Record<string, string> {
-    return {
-      'x-ratelimit-limit': String(primaryLimit),
-      'x-ratelimit-remaining': String(Math.max(0, primaryLimit - used)),
-      'x-ratelimit-reset': String(Math.ceil((windowStart + 3_600_000) / 1000)),
-      'x-ratelimit-used': String(used),
-      'x-ratelimit-resource': 'core',
-    };
+  function refuse(kind: 'primary' | 'secondary', at: number, until: number): GitHubVerdict {
+    const status = kind === 'primary' ? (options?.primaryStatus ?? 403) : 403;
+    const retryAfterSeconds = Math.max(1, Math.ceil((until - at) / 1000));
+    return { allowed: false, kind, status, retryAfterSeconds, headers: hour.headers() };
   }
 
   return {
     charge(method, counted) {
       const at = now();
-      rollPrimary(at);
-      expire(at);
-      if (!counted) return { allowed: true, headers: headers() };
-      if (primaryOn && used >= primaryLimit) {
-        return {
-          allowed: false,
-          kind: 'primary',
-          status: primaryStatus,
-          retryAfterSeconds: Math.max(1, Math.ceil((windowStart + 3_600_000 - at) / 1000)),
-          headers: headers(),
-        };
-      }
-      const cost = method === 'GET' || method === 'HEAD' ? readPoints : writePoints;
-      if (secondaryOn && pointsInWindow + cost > pointsPerMinute) {
-        // Wait until enough of the oldest points leave the rolling minute.
-        let freed = 0;
-        let until = at + 60_000;
-        for (let i = head; i < times.length; i++) {
-          freed += points[i]!;
-          if (pointsInWindow - freed + cost <= pointsPerMinute) {
-            until = times[i]! + 60_000;
-            break;
-          }
-        }
-        return {
-          allowed: false,
-          kind: 'secondary',
-          status: 403,
-          retryAfterSeconds: Math.max(1, Math.ceil((until - at) / 1000)),
-          headers: headers(),
-        };
-      }
-      times.push(at);
-      points.push(cost);
-      pointsInWindow += cost;
-      used += 1;
-      return { allowed: true, headers: headers() };
+      hour.roll(at);
+      minute.expire(at);
+      if (!counted) return { allowed: true, headers: hour.headers() };
+      if (primaryOn && hour.used() >= primaryLimit) return refuse('primary', at, hour.reset());
+      const read = method === 'GET' || method === 'HEAD';
+      const cost = read ? (options?.readPoints ?? 1) : (options?.writePoints ?? 5);
+      if (secondaryOn && minute.total() + cost > pointsPerMinute)
+        return refuse('secondary', at, minute.fitsAt(at, cost, pointsPerMinute));
+      minute.add(at, cost);
+      hour.count();
+      return { allowed: true, headers: hour.headers() };
     },
     snapshot() {
-      rollPrimary(now());
+      hour.roll(now());
       return {
         limit: primaryLimit,
-        used,
-        remaining: Math.max(0, primaryLimit - used),
-        reset: Math.ceil((windowStart + 3_600_000) / 1000),
+        used: hour.used(),
+        remaining: Math.max(0, primaryLimit - hour.used()),
+        reset: Math.ceil(hour.reset() / 1000),
       };
     },
   };
@@ -259,12 +281,13 @@ export function createSsmBudget(
   now: () => number,
 ): AwsBudget | undefined {
   if (!options) return undefined;
-  const buckets = new Map<string, TokenBucket>();
-  for (const [action, tps] of Object.entries({ ...DEFAULT_SSM_TPS, ...options.tps })) {
-    buckets.set(action, new TokenBucket({ capacity: tps, refillPerSecond: tps }, now));
-  }
-  for (const [action, spec] of Object.entries(options.buckets ?? {}))
-    buckets.set(action, new TokenBucket(spec, now));
+  const specs: Record<string, BucketSpec> = { ...DEFAULT_SSM_BUCKETS };
+  for (const [action, tps] of Object.entries(options.tps ?? {}))
+    specs[action] = { capacity: tps, refillPerSecond: tps };
+  Object.assign(specs, options.buckets);
+  const buckets = new Map(
+    Object.entries(specs).map(([action, spec]) => [action, new TokenBucket(spec, now)]),
+  );
   return {
     take: (action) => buckets.get(action)?.take() ?? true,
   };

@@ -5,7 +5,8 @@ import { parseArgs } from 'node:util';
 import { startEmulator } from './index.js';
 
 const USAGE = `usage: cli.ts [--port N] [--host H] [--region R] [--org NAME]... [--repo OWNER/NAME]...
-              [--speed N] [--budgets] [--latency-ms N] [--no-simulator] [--busy-lag-ms N]`;
+              [--speed N] [--budgets] [--latency-ms N] [--latency-per-kb-ms N] [--no-simulator]
+              [--busy-lag-ms N]`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -18,6 +19,8 @@ async function main(): Promise<void> {
       speed: { type: 'string' },
       budgets: { type: 'boolean', default: false },
       'latency-ms': { type: 'string', default: '0' },
+      /** EC2's per-KB latency (DescribeInstances pages grow with the fleet); default DEFAULT_LATENCY_PER_KB_MS. */
+      'latency-per-kb-ms': { type: 'string' },
       'no-simulator': { type: 'boolean', default: false },
       'busy-lag-ms': { type: 'string', default: '0' },
       help: { type: 'boolean', default: false },
@@ -28,6 +31,10 @@ async function main(): Promise<void> {
     return;
   }
   const latency = Number(values['latency-ms']);
+  const perKb = values['latency-per-kb-ms'];
+  if (perKb !== undefined && !(Number(perKb) >= 0)) {
+    throw new Error(`--latency-per-kb-ms: expected milliseconds per KB (a number >= 0), got ${perKb}`);
+  }
   const emulator = await startEmulator({
     host: values.host,
     port: Number(values.port),
@@ -35,6 +42,7 @@ async function main(): Promise<void> {
     ...(values.speed ? { speed: Number(values.speed) } : {}),
     ...(values.budgets ? { budgets: { github: true, ec2: true, ssm: true } } : {}),
     latencyMs: { ec2: latency, ssm: latency, github: latency },
+    ...(perKb !== undefined ? { latencyPerKbMs: { ec2: Number(perKb) } } : {}),
     simulator: !values['no-simulator'],
     github: { orgs: values.org, repos: values.repo, busyLagMs: Number(values['busy-lag-ms']) },
   });

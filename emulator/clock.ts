@@ -118,113 +118,132 @@ function before(a: QueuedEvent, b: QueuedEvent): boolean {
   return a.time < b.time || (a.time === b.time && a.seq < b.seq);
 }
 
+/** The scheduler's state; the functions below work on it. */
+interface SchedulerCore {
+  clock: SchedulerClock;
+  onError: (error: unknown, label: string) => void;
+  heap: EventHeap;
+  seq: number;
+  /** Scheduled events not yet run or cancelled. */
+  live: number;
+  timer: NodeJS.Timeout | undefined;
+  stopped: boolean;
+}
+
+function runEvent(core: SchedulerCore, event: QueuedEvent): void {
+  // Marked done first, so a late cancel() of an event that already ran is a no-op.
+  event.cancelled = true;
+  core.live -= 1;
+  try {
+    event.run();
+  } catch (error) {
+    core.onError(error, event.label);
+  }
+}
+
+function dropCancelled(core: SchedulerCore): void {
+  while (core.heap.peek()?.cancelled) core.heap.pop();
+}
+
+function fireDue(core: SchedulerCore): void {
+  for (;;) {
+    dropCancelled(core);
+    const next = core.heap.peek();
+    if (!next || next.time > core.clock.now()) break;
+    core.heap.pop();
+    runEvent(core, next);
+  }
+}
+
+/** A real timer for the next event, so that events also fire as real time passes. */
+function arm(core: SchedulerCore): void {
+  if (core.timer) clearTimeout(core.timer);
+  core.timer = undefined;
+  if (core.stopped) return;
+  dropCancelled(core);
+  const next = core.heap.peek();
+  if (!next) return;
+  const delay = Math.min(MAX_TIMER_MS, Math.max(0, next.time - core.clock.now()));
+  core.timer = setTimeout(() => {
+    core.timer = undefined;
+    fireDue(core);
+    arm(core);
+  }, delay);
+  core.timer.unref();
+}
+
+function schedule(core: SchedulerCore, time: number, label: string, run: () => void): ScheduledEvent {
+  const event: QueuedEvent = {
+    time,
+    label,
+    seq: core.seq++,
+    run,
+    cancelled: false,
+    cancel() {
+      if (event.cancelled) return;
+      event.cancelled = true;
+      core.live -= 1;
+    },
+  };
+  if (core.stopped) {
+    event.cancelled = true;
+    return event;
+  }
+  core.live += 1;
+  const wasFirst = core.heap.peek();
+  core.heap.push(event);
+  if (!wasFirst || before(event, wasFirst) || !core.timer) arm(core);
+  return event;
+}
+
+/**
+ * Time stands still at each event while it runs, so an event scheduled `d` after another fires exactly
+ * `d` later, however busy the machine is. Every stored timestamp then moves back by exactly `ms`.
+ */
+async function advance(core: SchedulerCore, ms: number): Promise<void> {
+  if (core.stopped || !(ms > 0)) return;
+  let current = core.clock.now();
+  const target = current + ms;
+  try {
+    for (;;) {
+      dropCancelled(core);
+      const next = core.heap.peek();
+      if (!next || next.time > target) break;
+      core.heap.pop();
+      current = Math.max(current, next.time);
+      core.clock.pin(current);
+      runEvent(core, next);
+    }
+  } finally {
+    core.clock.release(ms);
+  }
+  arm(core);
+}
+
 export function createScheduler(
   clock: SchedulerClock,
   onError: (error: unknown, label: string) => void,
 ): Scheduler {
-  const heap = new EventHeap();
-  let seq = 0;
-  let live = 0;
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-
-  function runEvent(event: QueuedEvent): void {
-    // Marked done first, so a late cancel() of an event that already ran is a no-op.
-    event.cancelled = true;
-    live -= 1;
-    try {
-      event.run();
-    } catch (error) {
-      onError(error, event.label);
-    }
-  }
-
-  function dropCancelled(): void {
-    while (heap.peek()?.cancelled) heap.pop();
-  }
-
-  function fireDue(): void {
-    for (;;) {
-      dropCancelled();
-      const next = heap.peek();
-      if (!next || next.time > clock.now()) break;
-      heap.pop();
-      runEvent(next);
-    }
-  }
-
-  function arm(): void {
-    if (timer) clearTimeout(timer);
-    timer = undefined;
-    if (stopped) return;
-    dropCancelled();
-    const next = heap.peek();
-    if (!next) return;
-    const delay = Math.min(MAX_TIMER_MS, Math.max(0, next.time - clock.now()));
-    timer = setTimeout(() => {
-      timer = undefined;
-      fireDue();
-      arm();
-    }, delay);
-    timer.unref();
-  }
-
-  function at(time: number, label: string, run: () => void): ScheduledEvent {
-    const event: QueuedEvent = {
-      time,
-      label,
-      seq: seq++,
-      run,
-      cancelled: false,
-      cancel() {
-        if (event.cancelled) return;
-        event.cancelled = true;
-        live -= 1;
-      },
-    };
-    if (stopped) {
-      event.cancelled = true;
-      return event;
-    }
-    live += 1;
-    const wasFirst = heap.peek();
-    heap.push(event);
-    if (!wasFirst || before(event, wasFirst) || !timer) arm();
-    return event;
-  }
-
+  const core: SchedulerCore = {
+    clock,
+    onError,
+    heap: new EventHeap(),
+    seq: 0,
+    live: 0,
+    timer: undefined,
+    stopped: false,
+  };
   return {
-    at,
-    after: (delayMs, label, run) => at(clock.now() + Math.max(0, delayMs), label, run),
-    async advance(ms: number): Promise<void> {
-      if (stopped || !(ms > 0)) return;
-      // Time stands still at each event while it runs, so an event scheduled `d` after another
-      // fires exactly `d` later, however busy the machine is. Every stored timestamp then moves
-      // back by exactly `ms`.
-      let current = clock.now();
-      const target = current + ms;
-      try {
-        for (;;) {
-          dropCancelled();
-          const next = heap.peek();
-          if (!next || next.time > target) break;
-          heap.pop();
-          current = Math.max(current, next.time);
-          clock.pin(current);
-          runEvent(next);
-        }
-      } finally {
-        clock.release(ms);
-      }
-      arm();
-    },
-    pending: () => live,
+    at: (time, label, run) => schedule(core, time, label, run),
+    after: (delayMs, label, run) => schedule(core, clock.now() + Math.max(0, delayMs), label, run),
+    advance: (ms) => advance(core, ms),
+    pending: () => core.live,
     stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
-      heap.clear();
-      live = 0;
+      core.stopped = true;
+      if (core.timer) clearTimeout(core.timer);
+      core.timer = undefined;
+      core.heap.clear();
+      core.live = 0;
     },
   };
 }

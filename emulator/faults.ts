@@ -1,8 +1,8 @@
 // Injected faults (answered in each service's real error shape) and scenario helpers.
 import type { EmulatorRequest } from './context.js';
-import type { Ec2Service, Market } from './ec2.js';
+import type { Ec2Service, Market } from './ec2/index.js';
 import type { GitHubService } from './github/index.js';
-import type { NeverBootSpec, Simulator } from './simulator.js';
+import type { NeverBootSpec, Simulator } from './simulator/index.js';
 import type { Service } from './state.js';
 
 export interface FaultSpec {

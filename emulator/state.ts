@@ -19,6 +19,22 @@ export const INSTANCE_STATE_CODES: Record<Ec2InstanceState, number> = {
 /** A tag value; ISO timestamps are kept as emulator time so that advance() ages them too. */
 export type TagValue = string | { time: number; millis: boolean };
 
+/** What EC2 attaches to an instance at launch: only its answers show them. */
+export interface InstanceAttachments {
+  /** Index of the instance in its launch (amiLaunchIndex). */
+  launchIndex: number;
+  vpcId: string;
+  securityGroup: { id: string; name: string };
+  networkInterfaceId: string;
+  networkAttachmentId: string;
+  macAddress: string;
+  /** Absent for an instance without a public address. */
+  publicIp?: string;
+  rootVolumeId: string;
+  iamInstanceProfile: { arn: string; id: string };
+  spotRequestId?: string;
+}
+
 export interface InstanceRecord {
   id: string;
   /** Launch order, used as a stable pagination cursor. */
@@ -38,6 +54,7 @@ export interface InstanceRecord {
   tags: Map<string, TagValue>;
   stateReason?: { code: string; message: string };
   stateChangedAt: number;
+  attachments: InstanceAttachments;
 }
 
 export interface ParameterRecord {
@@ -48,6 +65,38 @@ export interface ParameterRecord {
   version: number;
   lastModified: number;
   description?: string;
+  /** Parameter tags (AddTagsToResource, PutParameter's Tags); at most 50. */
+  tags: Map<string, string>;
+}
+
+/** A launch made with a ClientToken: a retry with the same token and parameters answers the same. */
+export type LaunchRecord =
+  | { kind: 'RunInstances'; fingerprint: string; instanceIds: string[]; reservationId: string }
+  | {
+      kind: 'CreateFleet';
+      fingerprint: string;
+      instanceIds: string[];
+      fleetId: string;
+      outcomes: FleetOutcome[];
+    };
+
+/** One line of CreateFleet's answer: instances launched from one override, or its error. */
+export interface FleetOutcome {
+  candidate: FleetCandidate;
+  market: 'spot' | 'on-demand';
+  instanceIds: string[];
+  error?: { code: string; message: string };
+}
+
+export interface FleetCandidate {
+  configIndex: number;
+  launchTemplate: { id?: string; name?: string; version?: string };
+  instanceType: string;
+  subnetId?: string;
+  availabilityZone?: string;
+  priority?: number;
+  weightedCapacity?: number;
+  order: number;
 }
 
 /** `acme` for an organization, `acme/app` for a repository. */
@@ -161,6 +210,10 @@ export interface EmulatorState {
   labelIds: Map<string, number>;
   secrets: Set<string>;
   killedJobs: KilledJob[];
+  /** `region \u0000 ClientToken` -> the launch it made. */
+  launches: Map<string, LaunchRecord>;
+  /** `market:instanceType` or `market:*` -> instances that can still be launched (no entry: unlimited). */
+  capacity: Map<string, number>;
   counters: {
     instanceSeq: number;
     runnerId: number;
@@ -189,6 +242,8 @@ export function createState(): EmulatorState {
     labelIds: new Map(),
     secrets: new Set(),
     killedJobs: [],
+    launches: new Map(),
+    capacity: new Map(),
     counters: {
       instanceSeq: 0,
       runnerId: 0,

@@ -5,6 +5,8 @@ export type XmlNode = string | number | boolean | XmlElement | undefined | null;
 export interface XmlElement {
   name: string;
   children: XmlNode[];
+  /** Written into the opening tag as is (the root's `xmlns="…"`). */
+  attributes?: string;
 }
 
 export function el(name: string, ...children: XmlNode[]): XmlElement {
@@ -17,6 +19,11 @@ export function itemSet(name: string, items: XmlNode[][]): XmlElement | undefine
   return el(name, ...items.map((children) => el('item', ...children)));
 }
 
+/** An EC2 list that EC2 sends even when empty, as `<name/>` (productCodes, blockDeviceMapping, …). */
+export function alwaysSet(name: string, items: XmlNode[][]): XmlElement {
+  return el(name, ...items.map((children) => el('item', ...children)));
+}
+
 export function escapeXml(text: string): string {
   return text
     .replace(/&/g, '&amp;')
@@ -26,21 +33,44 @@ export function escapeXml(text: string): string {
     .replace(/'/g, '&apos;');
 }
 
-function write(node: XmlNode, out: string[]): void {
-  if (node === undefined || node === null) return;
+const present = (node: XmlNode): boolean => node !== undefined && node !== null;
+
+function write(node: XmlNode, out: string[], depth: number, indent: number): void {
+  if (!present(node)) return;
   if (typeof node !== 'object') {
     out.push(escapeXml(String(node)));
     return;
   }
-  out.push(`<${node.name}>`);
-  for (const child of node.children) write(child, out);
-  out.push(`</${node.name}>`);
+  const children = node!.children.filter(present);
+  const open = node!.attributes ? `${node!.name} ${node!.attributes}` : node!.name;
+  if (children.length === 0) {
+    out.push(`<${open}/>`);
+    return;
+  }
+  const nested = indent > 0 && children.some((child) => typeof child === 'object');
+  out.push(`<${open}>`);
+  for (const child of children) {
+    if (nested) out.push(`\n${' '.repeat(indent * (depth + 1))}`);
+    write(child, out, depth + 1, indent);
+  }
+  if (nested) out.push(`\n${' '.repeat(indent * depth)}`);
+  out.push(`</${node!.name}>`);
 }
 
-export function renderDocument(root: string, namespace: string | undefined, children: XmlNode[]): string {
+export interface RenderOptions {
+  /** Spaces per nesting level, as EC2 formats its answers; 0 writes everything on one line. */
+  indent?: number;
+}
+
+export function renderDocument(
+  root: string,
+  namespace: string | undefined,
+  children: XmlNode[],
+  options: RenderOptions = {},
+): string {
+  const indent = options.indent ?? 0;
   const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>\n'];
-  out.push(namespace ? `<${root} xmlns="${namespace}">` : `<${root}>`);
-  for (const child of children) write(child, out);
-  out.push(`</${root}>`);
+  const attributes = namespace ? `xmlns="${namespace}"` : undefined;
+  write({ name: root, children, ...(attributes ? { attributes } : {}) }, out, 0, indent);
   return out.join('');
 }

@@ -79,9 +79,9 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'SSM throttling storm',
-    fault: 'ThrottlingException on GetParametersByPath ×2, PutParameter ×4, DeleteParameters ×3',
+    fault: 'ThrottlingException on DescribeParameters ×2, PutParameter ×4, DeleteParameters ×3',
     async failing(world) {
-      world.inject({ service: 'ssm', action: 'GetParametersByPath', code: 'ThrottlingException', times: 2 });
+      world.inject({ service: 'ssm', action: 'DescribeParameters', code: 'ThrottlingException', times: 2 });
       world.inject({ service: 'ssm', action: 'PutParameter', code: 'ThrottlingException', times: 4 });
       world.inject({ service: 'ssm', action: 'DeleteParameters', code: 'ThrottlingException', times: 3 });
       await world.run('reconcile', { env: { AWS_MAX_ATTEMPTS: '3' } });

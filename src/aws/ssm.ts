@@ -1,6 +1,6 @@
 import {
   DeleteParametersCommand,
-  GetParametersByPathCommand,
+  DescribeParametersCommand,
   PutParameterCommand,
   SSMClient,
 } from '@aws-sdk/client-ssm';
@@ -10,8 +10,24 @@ import { createSdkLogger } from './sdk-logger.js';
 
 /** DeleteParameters accepts 1..10 names per call. */
 const DELETE_BATCH_SIZE = 10;
-/** GetParametersByPath returns at most 10 parameters per page. */
-const LIST_PAGE_SIZE = 10;
+/**
+ * The listing needs the names and last-modified dates of one level of `/runner-scaler/<env>/`, never the
+ * values. It uses DescribeParameters (a Path filter, OneLevel) rather than GetParametersByPath:
+ * - 50 names a page instead of 10 (API reference: MaxResults 1..50 vs 1..10): 1000 leaked parameters
+ *   take 20 calls instead of 100;
+ * - GetParametersByPath shares the documented 40 TPS "Get*" quota with GetParameter(s), which every
+ *   booting instance calls for its JIT config, so a listing during a burst competes with the instances;
+ *   DescribeParameters has its own throttle (undocumented; users report throttling after ~20 calls in a
+ *   row, which 20 pages of 50 stay within), and the SDK's adaptive retry mode paces it;
+ * - it returns metadata only: no value, not even ciphertext, reaches the scaler.
+ * Neither call promises full pages or read-after-write consistency ("between zero and MaxResults" items
+ * per page): paging goes on until NextToken is absent, and a listing alone never proves a parameter gone.
+ * Users report that DescribeParameters filters each page of the region's whole listing, so in an account
+ * with many other parameters it takes more (short or empty) pages: at most 10,000 / 50 = 200 calls.
+ * The price in IAM: DescribeParameters has no resource-level permissions (Resource "*"), so the role can
+ * read the names and metadata, not the values, of every parameter in the account.
+ */
+const LIST_PAGE_SIZE = 50;
 
 /** SSM's default limit for PutParameter and for DeleteParameter(s): 3 transactions a second each. */
 export const WRITE_TPS = 3;
@@ -67,16 +83,14 @@ export function createSsmGateway(options: SsmGatewayOptions): SsmGateway {
       let page;
       try {
         page = await client.send(
-          new GetParametersByPathCommand({
-            Path: path,
-            Recursive: false,
-            WithDecryption: false,
+          new DescribeParametersCommand({
+            ParameterFilters: [{ Key: 'Path', Option: 'OneLevel', Values: [path] }],
             MaxResults: LIST_PAGE_SIZE,
             NextToken: nextToken,
           }),
         );
       } catch (error) {
-        throw withContext(`GetParametersByPath ${path} in ${region} failed`, error);
+        throw withContext(`DescribeParameters ${path} in ${region} failed`, error);
       }
       for (const parameter of page.Parameters ?? []) {
         if (!parameter.Name) continue;
@@ -87,7 +101,7 @@ export function createSsmGateway(options: SsmGatewayOptions): SsmGateway {
       nextToken = page.NextToken || undefined;
       if (nextToken !== undefined && nextToken === previousToken) {
         throw new Error(
-          `GetParametersByPath ${path} in ${region} failed: the same NextToken was returned twice`,
+          `DescribeParameters ${path} in ${region} failed: the same NextToken was returned twice`,
         );
       }
     } while (nextToken !== undefined);

@@ -1,6 +1,6 @@
 import {
   DeleteParametersCommand,
-  GetParametersByPathCommand,
+  DescribeParametersCommand,
   PutParameterCommand,
   SSMClient,
   SSMServiceException,
@@ -69,14 +69,14 @@ describe('putSecureParameter', () => {
 });
 
 describe('listParameters', () => {
-  it('pages until NextToken is absent, through short and empty pages', async () => {
+  it('pages DescribeParameters (one level of the path, 50 a page) until NextToken is absent, through short and empty pages', async () => {
     const date = new Date('2026-11-01T10:00:00Z');
     ssm
-      .on(GetParametersByPathCommand)
+      .on(DescribeParametersCommand)
       .resolvesOnce({
         Parameters: [
-          { Name: '/runner-scaler/ci/i-1', LastModifiedDate: date, Value: 'secret-1' },
-          { Name: '/runner-scaler/ci/i-2', Value: 'secret-2' },
+          { Name: '/runner-scaler/ci/i-1', LastModifiedDate: date, Type: 'SecureString' },
+          { Name: '/runner-scaler/ci/i-2', Type: 'SecureString' },
         ],
         NextToken: 't1',
       })
@@ -91,37 +91,34 @@ describe('listParameters', () => {
       { name: '/runner-scaler/ci/i-2' },
       { name: '/runner-scaler/ci/i-3', lastModified: date },
     ]);
-    expect(JSON.stringify(result)).not.toContain('secret');
-    const calls = ssm.commandCalls(GetParametersByPathCommand);
+    const calls = ssm.commandCalls(DescribeParametersCommand);
     expect(calls.map((call) => call.args[0].input.NextToken)).toEqual([undefined, 't1', 't2', 't3']);
     for (const call of calls) {
       expect(call.args[0].input).toMatchObject({
-        Path: '/runner-scaler/ci',
-        Recursive: false,
-        WithDecryption: false,
-        MaxResults: 10,
+        ParameterFilters: [{ Key: 'Path', Option: 'OneLevel', Values: ['/runner-scaler/ci'] }],
+        MaxResults: 50,
       });
     }
   });
 
   it('rethrows errors with the operation and path', async () => {
     ssm
-      .on(GetParametersByPathCommand)
+      .on(DescribeParametersCommand)
       .resolvesOnce({ Parameters: [{ Name: '/runner-scaler/ci/i-1' }], NextToken: 't1' })
-      .rejectsOnce(awsError('AccessDeniedException', 'not authorized to perform ssm:GetParametersByPath'));
+      .rejectsOnce(awsError('AccessDeniedException', 'not authorized to perform ssm:DescribeParameters'));
     const error = (await createSsmGateway({ region: REGION })
       .listParameters('/runner-scaler/ci')
       .catch((caught: unknown) => caught)) as Error;
     expect(error.name).toBe('AccessDeniedException');
-    expect(error.message).toContain('GetParametersByPath /runner-scaler/ci');
+    expect(error.message).toContain('DescribeParameters /runner-scaler/ci');
   });
 
   it('stops instead of looping when the same NextToken comes back', async () => {
-    ssm.on(GetParametersByPathCommand).resolves({ Parameters: [], NextToken: 'stuck' });
+    ssm.on(DescribeParametersCommand).resolves({ Parameters: [], NextToken: 'stuck' });
     await expect(createSsmGateway({ region: REGION }).listParameters('/runner-scaler/ci')).rejects.toThrow(
       /same NextToken/,
     );
-    expect(ssm.commandCalls(GetParametersByPathCommand)).toHaveLength(2);
+    expect(ssm.commandCalls(DescribeParametersCommand)).toHaveLength(2);
   });
 });
 

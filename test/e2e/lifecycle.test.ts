@@ -189,7 +189,7 @@ describe('end to end', () => {
     const orphan = seed(false, 60 * MIN);
     emulator.faults.inject({
       service: 'ssm',
-      action: 'GetParametersByPath',
+      action: 'DescribeParameters',
       code: 'AccessDeniedException',
       status: 400,
     });

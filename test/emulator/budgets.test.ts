@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createEc2Budget, createGitHubBudget, createSsmBudget } from '../../emulator/budgets.js';
+import {
+  ASSUMED_DESCRIBE_PARAMETERS_BUCKET,
+  createEc2Budget,
+  createGitHubBudget,
+  createSsmBudget,
+} from '../../emulator/budgets.js';
 
 function fakeClock(start = 1_000_000) {
   let now = start;
@@ -52,6 +57,19 @@ describe('SSM transactions per second (real defaults)', () => {
     expect(count(60, () => budget.take('GetParametersByPath'))).toBe(40);
     clock.tick(1_000);
     expect(count(10, () => budget.take('PutParameter'))).toBe(3);
+  });
+
+  it('assumes a burst of 20 DescribeParameters refilling at 5 a second (undocumented), and takes other figures', () => {
+    const clock = fakeClock();
+    expect(ASSUMED_DESCRIBE_PARAMETERS_BUCKET).toEqual({ capacity: 20, refillPerSecond: 5 });
+    const budget = createSsmBudget({}, clock.now)!;
+    expect(count(30, () => budget.take('DescribeParameters'))).toBe(20);
+    clock.tick(1_000);
+    expect(count(30, () => budget.take('DescribeParameters'))).toBe(5);
+    const configured = createSsmBudget({ tps: { DescribeParameters: 2 } }, clock.now)!;
+    expect(count(10, () => configured.take('DescribeParameters'))).toBe(2);
+    // Calls AWS documents no limit for are not throttled.
+    expect(count(100, () => budget.take('AddTagsToResource'))).toBe(100);
   });
 });
 

@@ -250,6 +250,9 @@ export function authorizationRequests(call: AwsCall, deployment: Deployment): Au
         action: 'ssm:DeleteParameters',
         resource: parameter(name),
       }));
+    case 'ssm:DescribeParameters':
+      // No resource-level permissions: AWS authorizes it against "*" whatever the filters name.
+      return [{ action: 'ssm:DescribeParameters', resource: '*' }];
     case 'ssm:GetParametersByPath':
       return [
         { action: 'ssm:GetParametersByPath', resource: parameter(String(body.Path).replace(/\/+$/, '')) },

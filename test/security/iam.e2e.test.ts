@@ -247,7 +247,7 @@ describe('least privilege', () => {
       'ec2:RunInstances',
       'ec2:TerminateInstances',
       'ssm:DeleteParameters',
-      'ssm:GetParametersByPath',
+      'ssm:DescribeParameters',
       'ssm:PutParameter',
     ]);
   });
