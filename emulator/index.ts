@@ -16,6 +16,7 @@ import {
   type RunnerSpec,
   type RunnerView,
   type RunView,
+  type ScaleSetControl,
 } from './github/index.js';
 import { createEmulatorServer, type CallObserver } from './server.js';
 import { createSimulator, type AgentPhase, type Simulator, type SimulatorOptions } from './simulator.js';
@@ -44,6 +45,7 @@ export type {
   RunnerSpec,
   GitHubOptions,
 } from './github/index.js';
+export type * from './github/scaleset/index.js';
 export type { SimulatorOptions, NeverBootSpec, AgentPhase, Simulator } from './simulator.js';
 export type { BudgetOptions, GitHubBudgetOptions, Ec2BudgetOptions, SsmBudgetOptions } from './budgets.js';
 export type { Clock } from './clock.js';
@@ -153,6 +155,8 @@ export interface Emulator {
     /** Jobs that died because their runner or instance was taken away while they ran. */
     killedJobs(): KilledJob[];
   };
+  /** The runner scale set protocol: scale sets, sessions, messages, polls, jobs, runners and faults. */
+  scaleSets: ScaleSetControl;
   seedInstance(spec?: SeedInstanceSpec): SeededInstance;
   /** Calls `observer` for every call of the action once handled, before it is answered; returns its removal. */
   onCall(observer: CallObserver): () => void;
@@ -416,6 +420,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       expireInstallationTokens: () => github.expireInstallationTokens(),
       killedJobs: () => state.killedJobs.map((killed) => ({ ...killed })),
     },
+    scaleSets: github.scaleSets,
     seedInstance,
     onCall(observer) {
       observers.add(observer);

@@ -190,6 +190,7 @@ export function createEmulatorServer(deps: ServerDeps): EmulatorServer {
             request.json === NOT_JSON
               ? github.errorResponse(400, 'Problems parsing JSON')
               : github.handle(request);
+          if (response.deferred) response = await response.deferred;
         }
       } catch (error) {
         ctx.reportError(error, `${request.service} ${request.action}`);

@@ -258,7 +258,9 @@ export function createSimulator(
   function becomeIdle(agent: Agent): void {
     const runner = agent.runner!;
     agent.phase = 'idle';
-    idle.set(runner.id, agent);
+    // A scale-set runner takes jobs only through its scale set's assignment.
+    const scaleSetRunner = github.scaleSetRunners.owns(runner);
+    if (!scaleSetRunner) idle.set(runner.id, agent);
     if (idleShutdownMs !== undefined) {
       const since = clock.now();
       later(agent, idleShutdownMs, 'idle-shutdown', () => {
@@ -269,6 +271,13 @@ export function createSimulator(
       });
     }
     if (!bootstrap) return;
+    if (scaleSetRunner) {
+      return github.scaleSetRunners.runnerIdle(runner, (job) => {
+        if (agent.phase !== 'idle' || !running(agent)) return false;
+        startJob(agent, job);
+        return true;
+      });
+    }
     for (const job of state.queuedJobs.values()) {
       if (jobFitsScope(job, runner.scope) && labelsMatch(job.labels, runner.labels))
         return startJob(agent, job);
