@@ -92,7 +92,7 @@ describe('sessions', () => {
   });
 
   it('PATCH hands out a new queue token; the old one answers 401', async () => {
-    const { client, setId } = await start();
+    const { client, setId } = await start({ pollTimeoutMs: 200 });
     const session = await openSession(client, setId);
     const refreshed = await client.call(
       'PATCH',
@@ -155,16 +155,17 @@ describe('sessions', () => {
   });
 
   it('a session whose owner went silent gives way after the session timeout, not while it polls', async () => {
-    const { emu, client, setId } = await start({ sessionTimeoutMs: 60_000, pollTimeoutMs: 2_000 });
+    const { emu, client, setId } = await start({ sessionTimeoutMs: 1_500, pollTimeoutMs: 3_000 });
     const session = await openSession(client, setId, 'silent');
     const held = client.poll(session);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 1_600));
     await emu.advance(120_000);
-    // A poll in flight counts as activity.
+    // A poll in flight counts as activity; advance() alone does not silence the owner either.
     expect((await client.createSession(setId, 'usurper')).status).toBe(409);
     expect((await held).status).toBe(202);
+    await emu.advance(120_000);
     expect((await client.createSession(setId, 'usurper')).status).toBe(409);
-    await emu.advance(60_000);
+    await new Promise((resolve) => setTimeout(resolve, 1_600));
     expect((await client.createSession(setId, 'usurper')).status).toBe(200);
     expect((await client.poll(session)).status).toBe(401);
   });

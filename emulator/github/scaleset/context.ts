@@ -15,8 +15,10 @@ export interface ScaleSetOptions {
   /** How long a GET of the message queue holds when nothing is new, then answers 202 (real time). Default 50 s. */
   pollTimeoutMs?: number;
   /**
-   * A session whose owner made no call for this long gives way to the next session create (emulator
-   * time); also how long a crashed session is held by default. Default 2 min.
+   * A session whose owner made no call for this long gives way to the next session create; silence
+   * is measured in emulator time and in real time, so advance() alone never takes a session from a
+   * listener that still polls. Also how long a crashed session is held by default (emulator time).
+   * Default 2 min.
    */
   sessionTimeoutMs?: number;
   /** An offline JIT runner that never came online is removed after this long (emulator time). Default 1 h. */
@@ -109,7 +111,8 @@ export interface SessionRecord {
   ownerName: string;
   queueToken: string;
   queueTokenExpiresAt: number;
-  lastActivityAt: number;
+  /** The owner's last call, in emulator time and in real time. */
+  lastActivity: { at: number; wallAt: number };
   pollsInFlight: number;
   /** A crashed owner: nobody uses the session any more, but it is held until `heldUntil`. */
   crashed: boolean;

@@ -1,14 +1,15 @@
-// A scale set's message queue over HTTP: the long poll (the oldest un-acked
-// message after lastMessageId at once, else held until something arrives or the poll timeout, then
-// 202) and the acknowledgement (DELETE). The queue belongs to the scale set, so un-acked messages
-// are redelivered to the next session too.
+// A scale set's message queue over HTTP, with the session's queue token: the long poll (the oldest
+// un-acked message after lastMessageId at once, else held until one arrives or the poll timeout,
+// then 202; each poll's X-ScaleSetMaxCapacity is recorded and bounds the set's assignments) and the
+// acknowledgement (DELETE). The queue belongs to the scale set, so un-acked messages are
+// redelivered to the next session too.
 import type { EmulatorRequest, EmulatorResponse } from '../../context.js';
 import type { RouteSpec } from '../../router.js';
 import type { PollRecord, ScaleSetContext, ScaleSetRecord, SessionRecord } from './context.js';
 import { actionsRoute, badArgument, errorAnswer, noContent, unauthorized } from './http.js';
 import { assignWaiting } from './jobs.js';
 import { messageAnswer, nextMessage } from './messages.js';
-import { queueSession, sessionIsCurrent } from './tokens.js';
+import { queueSession, sessionIsCurrent, touchSession } from './tokens.js';
 
 const MAX_POLL_RECORDS = 10_000;
 
@@ -61,7 +62,7 @@ function holdPoll(sc: ScaleSetContext, set: ScaleSetRecord, session: SessionReco
       clearTimeout(timer);
       waiters.delete(check);
       session.pollsInFlight -= 1;
-      session.lastActivityAt = sc.gh.clock.now();
+      touchSession(sc, session);
       poll.status = answer.status;
       resolve(answer);
     };

@@ -10,13 +10,16 @@ import { ActionsError, actionsJson, actionsRoute, jsonObject, noContent, TYPE_NA
 import { endSession, messageQueueUrl, wakePolls } from './messages.js';
 import { scaleSetJson, scaleSetOf } from './scale-sets.js';
 import { statistics } from './statistics.js';
-import { issueQueueToken, sessionIsCurrent } from './tokens.js';
+import { issueQueueToken, sessionIsCurrent, touchSession } from './tokens.js';
 
 /** Whether a session can give way to a new one: a crash's hold is over, or its owner went silent. */
 function releasable(sc: ScaleSetContext, session: SessionRecord): boolean {
   const now = sc.gh.clock.now();
   if (session.crashed) return session.heldUntil !== undefined && now >= session.heldUntil;
-  return session.pollsInFlight === 0 && now - session.lastActivityAt >= sc.settings.sessionTimeoutMs;
+  const timeout = sc.settings.sessionTimeoutMs;
+  const silent =
+    now - session.lastActivity.at >= timeout && Date.now() - session.lastActivity.wallAt >= timeout;
+  return session.pollsInFlight === 0 && silent;
 }
 
 function sessionJson(sc: ScaleSetContext, set: ScaleSetRecord, session: SessionRecord, base: string) {
@@ -54,7 +57,7 @@ export function openSession(sc: ScaleSetContext, set: ScaleSetRecord, ownerName:
     ownerName,
     queueToken: '',
     queueTokenExpiresAt: now,
-    lastActivityAt: now,
+    lastActivity: { at: now, wallAt: Date.now() },
     pollsInFlight: 0,
     crashed: false,
   };
@@ -84,7 +87,7 @@ function refreshSession(sc: ScaleSetContext, request: EmulatorRequest, params: R
   if (!session || session.id !== params.session || !sessionIsCurrent(sc, session))
     throw evicted(params.session);
   issueQueueToken(sc, session);
-  session.lastActivityAt = sc.gh.clock.now();
+  touchSession(sc, session);
   return actionsJson(sc.settings, 200, sessionJson(sc, set, session, base));
 }
 

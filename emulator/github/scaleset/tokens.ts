@@ -93,8 +93,13 @@ export function queueSession(sc: ScaleSetContext, request: EmulatorRequest): Ses
   if (session.queueTokenExpiresAt <= sc.gh.clock.now()) {
     throw unauthorized('The message queue token has expired.');
   }
-  session.lastActivityAt = sc.gh.clock.now();
+  touchSession(sc, session);
   return session;
+}
+
+/** The session's owner is alive: it made a call now. */
+export function touchSession(sc: ScaleSetContext, session: SessionRecord): void {
+  session.lastActivity = { at: sc.gh.clock.now(), wallAt: Date.now() };
 }
 
 /** The scope a config URL names (`https://host/ORG`, `https://host/OWNER/REPO`), or undefined. */
