@@ -8,7 +8,7 @@ import type { CallLogEntry, Emulator } from '../emulator/index.js';
 import { launchAction, type LaunchResult } from './launch.js';
 import type { CallStat, RunMeasurement } from './report.js';
 
-export type Service = 'github' | 'ec2' | 'ssm';
+export type Service = 'github' | 'ec2' | 'ssm' | 'dynamodb';
 
 /** One operation of the minimum plan: how many calls the work needs at the least. */
 export interface MinimumCall {
@@ -107,7 +107,7 @@ export function milestones(calls: CallLogEntry[], spec: Milestones, startedAt: n
 
 export function totals(calls: CallLogEntry[]) {
   const count = (s: Service) => calls.filter((c) => c.service === s).length;
-  return { github: count('github'), ec2: count('ec2'), ssm: count('ssm') };
+  return { github: count('github'), ec2: count('ec2'), ssm: count('ssm'), dynamodb: count('dynamodb') };
 }
 
 export interface ActionRunOptions {

@@ -1,7 +1,7 @@
 // The benchmark's report: its JSON schema (the test parses every report with it) and the markdown writer.
 import { z } from 'zod';
 
-const service = z.enum(['github', 'ec2', 'ssm']);
+const service = z.enum(['github', 'ec2', 'ssm', 'dynamodb']);
 const ms = z.number().nonnegative();
 
 export const callStatSchema = z.object({
@@ -40,7 +40,13 @@ export const runSchema = z.object({
   githubRequests: z.number().int().nonnegative(),
   /** Points charged against GitHub's secondary limit (GET 1, write 5; refused requests cost nothing). */
   githubPoints: z.number().int().nonnegative(),
-  totals: z.object({ github: z.number().int(), ec2: z.number().int(), ssm: z.number().int() }),
+  totals: z.object({
+    github: z.number().int(),
+    ec2: z.number().int(),
+    ssm: z.number().int(),
+    /** The coordination store (absent in reports from before it existed). */
+    dynamodb: z.number().int().default(0),
+  }),
   calls: z.array(callStatSchema),
   result: z.object({
     launched: z.number().int(),

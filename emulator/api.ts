@@ -3,7 +3,9 @@ import type { BudgetOptions } from './budgets.js';
 import type { Clock } from './clock.js';
 import type { CallLogEntry } from './context.js';
 import type { Ec2Options, InstanceView, Market } from './ec2/index.js';
+import type { DynamoDbOptions, DynamoDbService } from './dynamodb/index.js';
 import type { Faults } from './faults.js';
+import type { ScaleSetControl } from './github/scaleset/index.js';
 import type {
   GitHubOptions,
   JobView,
@@ -41,6 +43,8 @@ export interface EmulatorOptions {
   ec2?: Ec2Options;
   ssm?: SsmOptions;
   github?: GitHubOptions;
+  /** DynamoDB (the coordination store); `tables` that exist from the start. */
+  dynamodb?: DynamoDbOptions;
   /** The instance simulator; `false` keeps instances from running their bootstrap (they still boot). */
   simulator?: boolean | SimulatorOptions;
 }
@@ -130,6 +134,10 @@ export interface Emulator {
     /** Jobs that died because their runner or instance was taken away while they ran. */
     killedJobs(): KilledJob[];
   };
+  /** The runner scale set protocol: state, and faults to inject (see github/scaleset/control.ts). */
+  scaleSets: ScaleSetControl;
+  /** DynamoDB: tables and their items, and its own fault hooks. */
+  dynamodb: DynamoDbService;
   seedInstance(spec?: SeedInstanceSpec): SeededInstance;
   /** Calls `observer` for every call of the action once handled, before it is answered; returns its removal. */
   onCall(observer: CallObserver): () => void;

@@ -42,6 +42,8 @@ export interface EmulatorResponse {
   body: string;
   /** Error code for the call log. */
   code?: string;
+  /** A long poll: the real answer, given when this settles (the fields above are then unused). */
+  deferred?: Promise<EmulatorResponse>;
 }
 
 /** Hooks through which the services tell the instance simulator what happened. */

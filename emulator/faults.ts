@@ -1,5 +1,6 @@
 // Injected faults (answered in each service's real error shape) and scenario helpers.
 import type { EmulatorRequest } from './context.js';
+import { DYNAMODB_ERROR_STATUS } from './dynamodb/index.js';
 import type { Ec2Service, Market } from './ec2/index.js';
 import type { GitHubService } from './github/index.js';
 import type { NeverBootSpec, Simulator } from './simulator/index.js';
@@ -114,6 +115,13 @@ function errorFor(spec: FaultSpec): FaultError | undefined {
         message: spec.message ?? (code === 'ThrottlingException' ? 'Rate exceeded' : `Injected ${code}`),
         headers,
       };
+    }
+    case 'dynamodb': {
+      const code =
+        spec.code ??
+        (spec.status !== undefined && spec.status < 500 ? 'ValidationException' : 'InternalServerError');
+      const status = spec.status ?? DYNAMODB_ERROR_STATUS[code] ?? 400;
+      return { status, code, message: spec.message ?? `Injected ${code}`, headers };
     }
     case 'github': {
       const status = spec.status ?? 500;

@@ -5,7 +5,9 @@ import type { Emulator, EmulatorOptions } from './api.js';
 import { createEc2Budget, createGitHubBudget, createSsmBudget, type BudgetOptions } from './budgets.js';
 import { createClock, createScheduler } from './clock.js';
 import { noHooks, type CallLogEntry, type EmulatorContext } from './context.js';
+import { STORE_TIME_ATTRIBUTES } from '../src/aws/store.js';
 import { createControl } from './control.js';
+import { createDynamoDbService } from './dynamodb/index.js';
 import { createEc2Service } from './ec2/index.js';
 import { ec2Facade, githubFacade, ssmFacade } from './facade.js';
 import { createFaults } from './faults.js';
@@ -19,6 +21,8 @@ import { startSpeedTicker } from './ticker.js';
 
 export type * from './api.js';
 export type { CallLogEntry, EmulatorRequest } from './context.js';
+export type * from './github/scaleset/index.js';
+export type { DynamoDbOptions, DynamoDbService, DynamoDbTableSpec } from './dynamodb/index.js';
 export type { CallObserver } from './server/index.js';
 export { DEFAULT_LATENCY_PER_KB_MS } from './server/index.js';
 export type { FaultSpec, FaultHandle, Faults } from './faults.js';
@@ -91,7 +95,12 @@ function createServices(
   const simulator = createSimulator(ctx, { ec2, ssm, github }, simulatorOptions);
   ctx.hooks = simulator.hooks;
   const faults = createFaults({ ec2, github, simulator });
-  return { ec2, ssm, github, simulator, faults };
+  // The coordination store's table exists from the start, like the one the CloudFormation example creates.
+  const dynamodb = createDynamoDbService(
+    { clock: ctx.clock, defaultRegion: ctx.defaultRegion, accountId: ctx.accountId },
+    { timeAttributes: STORE_TIME_ATTRIBUTES, ...options.dynamodb },
+  );
+  return { ec2, ssm, github, simulator, faults, dynamodb };
 }
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
@@ -100,7 +109,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const budgets = createBudgets(options.budgets);
   const services = createServices(ctx, options, budgets);
   const seed: Emulator['seedInstance'] = (spec) => seedInstance({ ctx, ...services }, spec);
-  const latencyMs: Record<Service, number> = { ec2: 0, ssm: 0, github: 0, ...options.latencyMs };
+  const latencyMs: Record<Service, number> = { ec2: 0, ssm: 0, github: 0, dynamodb: 0, ...options.latencyMs };
   const latencyPerKbMs: Record<Service, number> = { ...DEFAULT_LATENCY_PER_KB_MS, ...options.latencyPerKbMs };
   const observers = new Set<CallObserver>();
   const control = createControl({ ...services, scheduler, clock, calls, seedInstance: seed });
@@ -136,6 +145,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     errors,
     faults: services.faults,
     simulator: services.simulator,
+    scaleSets: services.github.scaleSets,
+    dynamodb: services.dynamodb,
     latencyMs,
     latencyPerKbMs,
     ec2: ec2Facade(services.ec2),

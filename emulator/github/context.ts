@@ -3,7 +3,8 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { EmulatorContext } from '../context.js';
-import type { EmulatorState } from '../state.js';
+import type { EmulatorState, JobRecord, RunnerRecord } from '../state.js';
+import type { ScaleSetOptions } from './scaleset/context.js';
 
 export interface GitHubAppOptions {
   id: number | string;
@@ -32,6 +33,8 @@ export interface GitHubOptions {
   deleteDuringBusyLag?: 'conflict' | 'kills-job';
   /** Runner groups of every organization. Default: [{ id: 1, name: 'Default' }]. */
   runnerGroups?: { id: number; name: string }[];
+  /** The runner scale set protocol (Actions service, sessions, message queue). */
+  scaleSets?: ScaleSetOptions;
 }
 
 export interface RunnerGroup {
@@ -56,11 +59,20 @@ export interface GitHubSettings {
   deleteDuringBusyLag: 'conflict' | 'kills-job';
 }
 
+/** What the job lifecycle tells the runner scale sets (no-ops until the scale sets are composed in). */
+export interface JobLifecycleListener {
+  /** A job was queued; true when a scale set took it (ordinary runners then never see it). */
+  jobQueued(job: JobRecord): boolean;
+  jobStarted(job: JobRecord, runner: RunnerRecord): void;
+  jobCompleted(job: JobRecord): void;
+}
+
 export interface GitHubContext {
   emulator: EmulatorContext;
   state: EmulatorState;
   clock: Clock;
   settings: GitHubSettings;
+  scaleSetJobs: JobLifecycleListener;
 }
 
 function appPublicKey(app: GitHubAppOptions | undefined): KeyObject | undefined {
@@ -82,5 +94,10 @@ export function createGitHubContext(emulator: EmulatorContext, options: GitHubOp
     deleteDuringBusyLag: options.deleteDuringBusyLag ?? 'conflict',
   };
   if (options.app?.privateKey) emulator.recordSecret(options.app.privateKey);
-  return { emulator, state: emulator.state, clock: emulator.clock, settings };
+  const scaleSetJobs: JobLifecycleListener = {
+    jobQueued: () => false,
+    jobStarted: () => undefined,
+    jobCompleted: () => undefined,
+  };
+  return { emulator, state: emulator.state, clock: emulator.clock, settings, scaleSetJobs };
 }

@@ -1,22 +1,14 @@
 // The emulator's GitHub service: GitHub REST for self-hosted runners (org and repo scope), JIT
 // configs, registration tokens, the app installation token exchange, workflow runs and jobs, and
-// /rate_limit. Each concern is a module of this folder taking the GitHubContext; this file composes
-// them into one router and the GitHubService the server, the simulator and the faults use.
+// /rate_limit; and the runner scale set protocol (./scaleset/). Each concern is a module of this
+// folder taking the GitHubContext; this file composes them into one router and the GitHubService
+// the server, the simulator and the faults use.
 //
-// Another API under the GitHub service (the runner scale set protocol, planned under ./scaleset/)
-// is added by mounting one more route group here, without changing the modules below:
-//
-//   router.mount({
-//     name: 'actions service',
-//     prefix: '/tenant/1/_apis',                // the Actions service base URL the registration answers
-//     authenticators: { admin: ..., queue: ... }, // its own bearer tokens, checked by its own module
-//     renderError: ...,                          // its own error body (typeName, message)
-//     routes: scaleSetRoutes(gh),                // e.g. `GET /runtime/runnerscalesets/{scale_set_id}`
-//   });
-//
-// Its tokens are IssuedToken kinds in state.ts, issued with auth.ts's issueToken; the message queue
-// URL is one more group (or more routes of that group) with the queue token's authenticator. The
-// REST routes can also be mounted a second time with prefix `/api/v3` (GHES-style paths). A route's
+// The REST routes are mounted twice: at `/` (GITHUB_API_URL) and under `/api/v3`, since clients
+// treat a 127.0.0.1 config URL as GitHub Enterprise Server. The scale set protocol adds the
+// RemoteAuth exchange to the REST routes and mounts its own groups (the Actions service and the
+// message queue, each with its own prefix, tokens and error body). Another API is added the same
+// way: one more route group with its prefix, authenticators, error rendering and routes. A route's
 // `counted` flag decides whether it charges GitHub's REST rate limits.
 import type { GitHubBudget } from '../budgets.js';
 import type { EmulatorContext, EmulatorRequest, EmulatorResponse } from '../context.js';
@@ -37,12 +29,19 @@ import { registrationRoutes } from './registration.js';
 import { addRunner, findRunner, runnerRoutes, runnersIn, type RunnerSpec } from './runners.js';
 import { cancelRun, completeJob, queueRun, runRoutes, startJob, type QueueRunSpec } from './runs.js';
 import { addOrg, addRepo, defaultScope } from './scopes.js';
+import {
+  createScaleSetService,
+  type ScaleSetControl,
+  type ScaleSetRunnerHooks,
+  type ScaleSetService,
+} from './scaleset/index.js';
 import { jobView, runnerView, runView, type JobView, type RunnerView, type RunView } from './views.js';
 
 export type { GitHubAppOptions, GitHubOptions } from './context.js';
 export type { JobSpec, QueueRunSpec } from './runs.js';
 export type { RunnerSpec } from './runners.js';
 export type { JobView, RunnerView, RunView } from './views.js';
+export type * from './scaleset/index.js';
 
 export interface GitHubRoute {
   /** `METHOD /route/{template}` */
@@ -77,12 +76,22 @@ export interface GitHubService {
   runner(nameOrId: string | number): RunnerView | undefined;
   runs(): RunView[];
   jobs(filter?: { status?: JobRecord['status']; runId?: number }): JobView[];
+  /** The runner scale set protocol's control API (state, runners without instances, faults). */
+  scaleSets: ScaleSetControl;
+  /** How the instance simulator runs scale-set runners. */
+  scaleSetRunners: ScaleSetRunnerHooks;
 }
 
 /** GitHub REST: every route of this folder's modules, with GitHub's tokens and error body. */
-function restGroup(gh: GitHubContext, budget: Pick<GitHubBudget, 'snapshot'> | undefined): RouteGroup {
+function restGroup(
+  gh: GitHubContext,
+  budget: Pick<GitHubBudget, 'snapshot'> | undefined,
+  scaleSets: ScaleSetService,
+  prefix: string,
+): RouteGroup {
   return {
-    name: 'GitHub REST',
+    name: prefix ? `GitHub REST (${prefix})` : 'GitHub REST',
+    prefix,
     authenticators: gitHubAuthenticators(gh),
     renderError: renderGitHubError,
     routes: [
@@ -91,6 +100,7 @@ function restGroup(gh: GitHubContext, budget: Pick<GitHubBudget, 'snapshot'> | u
       ...runnerRoutes(gh),
       ...registrationRoutes(gh),
       ...runRoutes(gh),
+      ...scaleSets.restRoutes,
     ],
   };
 }
@@ -124,8 +134,12 @@ export function createGitHubService(
   const gh = createGitHubContext(ctx, options);
   for (const org of options.orgs ?? []) addOrg(gh, org);
   for (const repo of options.repos ?? []) addRepo(gh, repo);
+  const scaleSets = createScaleSetService(gh, options.scaleSets);
+  gh.scaleSetJobs = scaleSets.jobEvents;
   const router = createRouter();
-  router.mount(restGroup(gh, budget));
+  router.mount(restGroup(gh, budget, scaleSets, ''));
+  router.mount(restGroup(gh, budget, scaleSets, '/api/v3'));
+  for (const group of scaleSets.groups) router.mount(group);
   const { settings } = gh;
   return {
     route(method, path) {
@@ -156,5 +170,7 @@ export function createGitHubService(
     },
     expireInstallationTokens: () => expireInstallationTokens(gh),
     ...views(gh),
+    scaleSets: scaleSets.control,
+    scaleSetRunners: scaleSets.runnerHooks,
   };
 }

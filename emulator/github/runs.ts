@@ -45,12 +45,21 @@ function queueJobs(gh: GitHubContext, run: RunRecord, spec: QueueRunSpec): JobRe
         createdAt: run.createdAt,
       };
       state.jobs.set(job.id, job);
-      state.queuedJobs.set(job.id, job);
       run.jobIds.push(job.id);
       created.push(job);
     });
   }
   return created;
+}
+
+/**
+ * A queued job goes to the runner scale set its labels match, else it waits for an ordinary runner
+ * (the queue the instance simulator's idle runners take from).
+ */
+export function routeQueuedJob(gh: GitHubContext, job: JobRecord): void {
+  if (gh.scaleSetJobs.jobQueued(job)) return;
+  gh.state.queuedJobs.set(job.id, job);
+  gh.emulator.hooks.jobQueued(job);
 }
 
 export function queueRun(gh: GitHubContext, spec: QueueRunSpec): { runId: number; jobIds: number[] } {
@@ -72,7 +81,7 @@ export function queueRun(gh: GitHubContext, spec: QueueRunSpec): { runId: number
   };
   state.runs.set(run.id, run);
   const created = queueJobs(gh, run, spec);
-  for (const job of created) gh.emulator.hooks.jobQueued(job);
+  for (const job of created) routeQueuedJob(gh, job);
   return { runId: run.id, jobIds: created.map((job) => job.id) };
 }
 
@@ -106,6 +115,7 @@ export function startJob(gh: GitHubContext, job: JobRecord, runner: RunnerRecord
     }
     run.updatedAt = now;
   }
+  gh.scaleSetJobs.jobStarted(job, runner);
 }
 
 export function completeJob(gh: GitHubContext, job: JobRecord, conclusion: Exclude<Conclusion, null>): void {
@@ -124,6 +134,7 @@ export function completeJob(gh: GitHubContext, job: JobRecord, conclusion: Exclu
   }
   const run = state.runs.get(job.runId);
   if (run) finishRunIfDone(gh, run);
+  gh.scaleSetJobs.jobCompleted(job);
 }
 
 /** Cancels the run's queued jobs; jobs already running go on. */

@@ -1,8 +1,9 @@
-// The router by service: AWS requests are `POST /`; SSM names its operation in `x-amz-target`, EC2 in
+// The router by service: AWS requests are `POST /`; SSM and DynamoDB name their operation in `x-amz-target`, EC2 in
 // the form body's `Action`. Everything else is GitHub REST.
 import type { IncomingMessage } from 'node:http';
 import type { EmulatorRequest } from '../context.js';
 import type { GitHubService } from '../github/index.js';
+import { dynamoDbAction } from '../dynamodb/index.js';
 import { parseJson, regionOf } from './http.js';
 
 export function classify(
@@ -29,6 +30,9 @@ export function classify(
     if (typeof target === 'string' && target.startsWith('AmazonSSM.')) {
       return { ...base, service: 'ssm', action: target.slice('AmazonSSM.'.length), json: parseJson(body) };
     }
+    const dynamodb = dynamoDbAction(target);
+    if (dynamodb !== undefined)
+      return { ...base, service: 'dynamodb', action: dynamodb, json: parseJson(body) };
     const form = new URLSearchParams(body);
     return { ...base, service: 'ec2', action: form.get('Action') ?? '', form };
   }

@@ -41,7 +41,7 @@ interface Pipeline {
 }
 
 /** The call's answer: a fault, a budget's refusal, or the service's own (also when a fault loses it). */
-function answer(p: Pipeline, request: EmulatorRequest, fault: FaultOutcome | undefined) {
+async function answer(p: Pipeline, request: EmulatorRequest, fault: FaultOutcome | undefined) {
   const route = p.routes[request.service];
   let gateHeaders: Record<string, string> = {};
   let response: EmulatorResponse | undefined;
@@ -55,6 +55,8 @@ function answer(p: Pipeline, request: EmulatorRequest, fault: FaultOutcome | und
   if (!response) {
     try {
       response = route.handle(request);
+      // A long poll (the scale set message queue) answers later.
+      if (response.deferred) response = await response.deferred;
     } catch (error) {
       p.deps.ctx.reportError(error, `${request.service} ${request.action}`);
       response = route.internalError();
@@ -85,7 +87,7 @@ async function respond(p: Pipeline, req: IncomingMessage, res: ServerResponse): 
   const fault = deps.faults.take(request);
   await p.sleeper.sleep(deps.latencyMs[request.service] + (fault?.delayMs ?? 0));
   if (p.stopped()) return void res.destroy();
-  const { response, gateHeaders } = answer(p, request, fault);
+  const { response, gateHeaders } = await answer(p, request, fault);
   const outcome = { status: response.status, ...(response.code ? { code: response.code } : {}) };
   for (const observer of deps.observers ?? []) observer(request, outcome);
   // A larger answer takes longer: the per-KB cost comes on top, once the answer's size is known.

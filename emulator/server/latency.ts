@@ -10,7 +10,12 @@ import type { Service } from '../state.js';
  * runners ~30 KB), so they have no per-KB cost by default. Change it with `latencyPerKbMs`, also while
  * running (`emulator.latencyPerKbMs.ec2 = …`).
  */
-export const DEFAULT_LATENCY_PER_KB_MS: Record<Service, number> = { ec2: 0.25, ssm: 0, github: 0 };
+export const DEFAULT_LATENCY_PER_KB_MS: Record<Service, number> = {
+  ec2: 0.25,
+  ssm: 0,
+  github: 0,
+  dynamodb: 0,
+};
 
 export function sizeLatencyMs(perKbMs: number, body: string): number {
   if (!(perKbMs > 0)) return 0;

@@ -4,6 +4,7 @@ import type { AwsBudget, GitHubBudget } from '../budgets.js';
 import type { EmulatorRequest, EmulatorResponse } from '../context.js';
 import type { Ec2Service } from '../ec2/index.js';
 import type { FaultError } from '../faults.js';
+import type { DynamoDbService } from '../dynamodb/index.js';
 import type { GitHubService } from '../github/index.js';
 import type { SsmService } from '../ssm/index.js';
 import type { Service } from '../state.js';
@@ -23,6 +24,7 @@ export interface RouteServices {
   ec2: Ec2Service;
   ssm: SsmService;
   github: GitHubService;
+  dynamodb: DynamoDbService;
   budgets: { github: GitHubBudget; ec2: AwsBudget | undefined; ssm: AwsBudget | undefined };
 }
 
@@ -100,6 +102,25 @@ function githubRoute({ github, budgets }: RouteServices): ServiceRoute {
   };
 }
 
+/** DynamoDB: no budget (on-demand tables take far more than a run sends); its own fault hooks run first. */
+function dynamoDbRoute({ dynamodb }: RouteServices): ServiceRoute {
+  return {
+    gate: () => ({ headers: {} }),
+    handle: (request) =>
+      request.json === NOT_JSON
+        ? dynamodb.errorResponse('SerializationException', 'Request body is not valid JSON', 400)
+        : dynamodb.handle(request),
+    fault: (error) => dynamodb.errorResponse(error.code, error.message, error.status),
+    internalError: () => dynamodb.errorResponse('InternalServerError'),
+    finish: awsFinish,
+  };
+}
+
 export function createRoutes(services: RouteServices): Record<Service, ServiceRoute> {
-  return { ec2: ec2Route(services), ssm: ssmRoute(services), github: githubRoute(services) };
+  return {
+    ec2: ec2Route(services),
+    ssm: ssmRoute(services),
+    github: githubRoute(services),
+    dynamodb: dynamoDbRoute(services),
+  };
 }

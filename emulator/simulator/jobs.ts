@@ -30,10 +30,19 @@ function scheduleIdleShutdown(sim: SimContext, agent: Agent, idleShutdownMs: num
 export function becomeIdle(sim: SimContext, agent: Agent): void {
   const runner = agent.runner!;
   agent.phase = 'idle';
-  sim.idle.set(runner.id, agent);
+  // A scale-set runner takes jobs only through its scale set's assignment.
+  const scaleSetRunner = sim.services.github.scaleSetRunners.owns(runner);
+  if (!scaleSetRunner) sim.idle.set(runner.id, agent);
   if (sim.settings.idleShutdownMs !== undefined)
     scheduleIdleShutdown(sim, agent, sim.settings.idleShutdownMs);
   if (!sim.bootstrap) return;
+  if (scaleSetRunner) {
+    return sim.services.github.scaleSetRunners.runnerIdle(runner, (job) => {
+      if (agent.phase !== 'idle' || !running(sim, agent)) return false;
+      startJob(sim, agent, job);
+      return true;
+    });
+  }
   for (const job of sim.ctx.state.queuedJobs.values()) {
     if (jobFitsScope(job, runner.scope) && labelsMatch(job.labels, runner.labels))
       return startJob(sim, agent, job);

@@ -117,7 +117,7 @@ export interface Deployment {
 }
 
 export interface AwsCall {
-  service: 'ec2' | 'ssm';
+  service: 'ec2' | 'ssm' | 'dynamodb';
   action: string;
   region: string;
   /** EC2: the Query form. */
