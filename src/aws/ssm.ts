@@ -1,4 +1,5 @@
 import {
+  AddTagsToResourceCommand,
   DeleteParametersCommand,
   GetParametersByPathCommand,
   PutParameterCommand,
@@ -32,7 +33,9 @@ export function createSsmGateway(options: SsmGatewayOptions): SsmGateway {
   const puts = pace();
   const deletes = pace();
 
-  async function putSecureParameter(name: string, value: string): Promise<void> {
+  /** One paced PutParameter; its error is rethrown without the value (validation messages can quote it). */
+  async function put(name: string, value: string, options: { tags?: Record<string, string> }): Promise<void> {
+    const tags = Object.entries(options.tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
     try {
       await puts.schedule(() =>
         client.send(
@@ -40,8 +43,9 @@ export function createSsmGateway(options: SsmGatewayOptions): SsmGateway {
             Name: name,
             Value: value,
             Type: 'SecureString',
-            Overwrite: true,
             Tier: 'Standard',
+            // SSM refuses Tags together with Overwrite: a tagged parameter is created, never overwritten.
+            ...(tags.length > 0 ? { Tags: tags, Overwrite: false } : { Overwrite: true }),
           }),
         ),
       );
@@ -52,6 +56,33 @@ export function createSsmGateway(options: SsmGatewayOptions): SsmGateway {
       wrapped.name = code;
       Object.assign(wrapped, { code });
       throw wrapped;
+    }
+  }
+
+  async function putSecureParameter(
+    name: string,
+    value: string,
+    tags?: Record<string, string>,
+  ): Promise<void> {
+    if (!tags || Object.keys(tags).length === 0) return put(name, value, {});
+    try {
+      return await put(name, value, { tags });
+    } catch (error) {
+      if (describeError(error).code !== 'ParameterAlreadyExists') throw error;
+    }
+    // Left by an earlier attempt (a retried run, a retried request): overwrite the value, then make sure the
+    // tags are there, since the instance role reads only a parameter tagged with its instance.
+    await put(name, value, {});
+    try {
+      await client.send(
+        new AddTagsToResourceCommand({
+          ResourceType: 'Parameter',
+          ResourceId: name,
+          Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+        }),
+      );
+    } catch (error) {
+      throw withContext(`AddTagsToResource ${name} in ${region} failed`, error);
     }
   }
 

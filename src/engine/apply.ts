@@ -6,6 +6,7 @@ import {
   TAG_IDLE_SINCE,
   instanceTags,
   parameterName,
+  parameterTags,
   poolParameterName,
   runnerName,
 } from '../contract.js';
@@ -88,7 +89,9 @@ async function deliverJitConfigs(
       giveUp();
       return failed('register', name, 'JIT config', jit.error, pool.name);
     }
-    const put = await settle(ssm.putSecureParameter(parameterName(env, id), jit.value.encodedJitConfig));
+    const put = await settle(
+      ssm.putSecureParameter(parameterName(env, id), jit.value.encodedJitConfig, parameterTags(id)),
+    );
     if (!put.ok) {
       giveUp();
       // The pre-registered runner would never come online: take it back with its instance.

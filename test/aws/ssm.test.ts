@@ -1,4 +1,5 @@
 import {
+  AddTagsToResourceCommand,
   DeleteParametersCommand,
   GetParametersByPathCommand,
   PutParameterCommand,
@@ -39,6 +40,57 @@ describe('putSecureParameter', () => {
       Overwrite: true,
       Tier: 'Standard',
     });
+  });
+
+  it('creates a tagged parameter without Overwrite (SSM refuses Tags with Overwrite)', async () => {
+    ssm.on(PutParameterCommand).resolves({ Version: 1 });
+    await createSsmGateway({ region: REGION }).putSecureParameter('/runner-scaler/ci/i-1', 'c2VjcmV0', {
+      'runner-scaler:instance-id': 'i-1',
+    });
+    expect(ssm.commandCalls(PutParameterCommand)[0]?.args[0].input).toEqual({
+      Name: '/runner-scaler/ci/i-1',
+      Value: 'c2VjcmV0',
+      Type: 'SecureString',
+      Overwrite: false,
+      Tier: 'Standard',
+      Tags: [{ Key: 'runner-scaler:instance-id', Value: 'i-1' }],
+    });
+    expect(ssm.commandCalls(AddTagsToResourceCommand)).toHaveLength(0);
+  });
+
+  it('overwrites a tagged parameter that already exists, then tags it again', async () => {
+    ssm
+      .on(PutParameterCommand)
+      .rejectsOnce(awsError('ParameterAlreadyExists', 'The parameter already exists.'))
+      .resolves({ Version: 2 });
+    ssm.on(AddTagsToResourceCommand).resolves({});
+    await createSsmGateway({ region: REGION }).putSecureParameter('/runner-scaler/ci/i-1', 'c2VjcmV0', {
+      'runner-scaler:instance-id': 'i-1',
+    });
+    const puts = ssm.commandCalls(PutParameterCommand).map((call) => call.args[0].input);
+    expect(puts.map((input) => [input.Overwrite, input.Tags])).toEqual([
+      [false, [{ Key: 'runner-scaler:instance-id', Value: 'i-1' }]],
+      [true, undefined],
+    ]);
+    expect(ssm.commandCalls(AddTagsToResourceCommand)[0]?.args[0].input).toEqual({
+      ResourceType: 'Parameter',
+      ResourceId: '/runner-scaler/ci/i-1',
+      Tags: [{ Key: 'runner-scaler:instance-id', Value: 'i-1' }],
+    });
+  });
+
+  it('fails with the code when the parameter exists and cannot be tagged again', async () => {
+    ssm
+      .on(PutParameterCommand)
+      .rejectsOnce(awsError('ParameterAlreadyExists', 'The parameter already exists.'))
+      .resolves({ Version: 2 });
+    ssm.on(AddTagsToResourceCommand).rejects(awsError('AccessDeniedException', 'not authorized'));
+    const error = (await createSsmGateway({ region: REGION })
+      .putSecureParameter('/runner-scaler/ci/i-1', 'c2VjcmV0', { 'runner-scaler:instance-id': 'i-1' })
+      .catch((caught: unknown) => caught)) as Error & { code?: string };
+    expect(error.code).toBe('AccessDeniedException');
+    expect(error.message).toContain('AddTagsToResource /runner-scaler/ci/i-1');
+    expect(error.message).not.toContain('c2VjcmV0');
   });
 
   it('rethrows without the value in the message or anywhere on the error', async () => {
