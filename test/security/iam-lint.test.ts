@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse, type CollectionTag, type ScalarTag, type YAMLMap, type YAMLSeq } from 'yaml';
 import { lintPolicy } from './iam-lint.js';
 import { PLACEHOLDERS, ROOT, readPolicy, type Policy } from './iam-policy.js';
 
@@ -53,6 +54,57 @@ describe('the example policies', () => {
     expect(JSON.parse(documented ?? 'null')).toEqual(
       JSON.parse(read('examples/iam/instance-role-policy.json')),
     );
+  });
+});
+
+/** CloudFormation's short-form intrinsic functions, kept as { Ref }, { 'Fn::Sub' }, … */
+const cfnTags: (ScalarTag | CollectionTag)[] = [
+  ...['Ref', 'Sub', 'GetAtt', 'Base64'].map((name): ScalarTag => ({
+    tag: `!${name}`,
+    resolve: (value: string) => ({ [name === 'Ref' ? 'Ref' : `Fn::${name}`]: value }),
+  })),
+  ...['Equals', 'If', 'Not', 'Join', 'Select'].map((name): CollectionTag => ({
+    tag: `!${name}`,
+    collection: 'seq',
+    resolve: (value: YAMLMap.Parsed | YAMLSeq.Parsed) => ({ [`Fn::${name}`]: value.toJSON() }),
+  })),
+];
+
+/** The template's substitutions written back as the placeholders of examples/iam/. */
+function asPlaceholders(node: unknown): unknown {
+  return JSON.parse(
+    JSON.stringify(node, (_key, value: unknown) => {
+      if (typeof value !== 'object' || value === null || !('Fn::Sub' in value)) return value;
+      return String(value['Fn::Sub'])
+        .replaceAll('${Environment}', '<env>')
+        .replaceAll('${RolePath}', '<role-path>')
+        .replaceAll('${ImageOwner}', '<ami-owner>')
+        .replaceAll('${VpcId}', '<vpc-id>')
+        .replaceAll('${!', '${');
+    }),
+  );
+}
+
+describe('examples/launch-template/cloudformation.yml', () => {
+  const template = parse(read('examples/launch-template/cloudformation.yml'), { customTags: cfnTags }) as {
+    Resources: Record<string, { Properties: Record<string, unknown> }>;
+  };
+  const inlinePolicy = (role: string) =>
+    (template.Resources[role]?.Properties.Policies as { PolicyDocument: unknown }[])[0]?.PolicyDocument;
+
+  it.each([
+    ['ScalerRole', 'examples/iam/runner-scaler-policy.json'],
+    ['InstanceRole', 'examples/iam/instance-role-policy.json'],
+  ])('gives %s the policy of %s', (role, file) => {
+    expect(asPlaceholders(inlinePolicy(role))).toEqual(JSON.parse(read(file)));
+  });
+
+  it('creates the Spot service-linked role, unless told the account has it', () => {
+    expect(template.Resources.SpotServiceLinkedRole).toMatchObject({
+      Type: 'AWS::IAM::ServiceLinkedRole',
+      Condition: 'CreateSpotServiceLinkedRole',
+      Properties: { AWSServiceName: 'spot.amazonaws.com' },
+    });
   });
 });
 
