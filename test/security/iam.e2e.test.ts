@@ -206,7 +206,11 @@ const deployment = (call: (typeof awsCalls)[number]): Deployment => ({
  * service-linked role inside a launch, ssm:AddTagsToResource inside a PutParameter with Tags (the scaler calls
  * it alone only to re-tag a parameter that already existed).
  */
-const CHECKED_INSIDE_CALLS = new Set(['iam:PassRole', 'iam:CreateServiceLinkedRole', 'ssm:AddTagsToResource']);
+const CHECKED_INSIDE_CALLS = new Set([
+  'iam:PassRole',
+  'iam:CreateServiceLinkedRole',
+  'ssm:AddTagsToResource',
+]);
 
 describe('least privilege', () => {
   it('the run set exercised every mode and every kind of removal', () => {
@@ -280,7 +284,11 @@ describe('least privilege', () => {
     const jit = puts.filter((c) => /\/i-[0-9a-f]+$/.test(String((c.json as { Name?: string }).Name)));
     expect(jit.length).toBeGreaterThan(0);
     for (const call of jit) {
-      const body = call.json as { Name: string; Tags?: { Key: string; Value: string }[]; Overwrite?: boolean };
+      const body = call.json as {
+        Name: string;
+        Tags?: { Key: string; Value: string }[];
+        Overwrite?: boolean;
+      };
       const id = body.Name.split('/').at(-1);
       expect(body.Tags, body.Name).toEqual([{ Key: 'runner-scaler:instance-id', Value: id }]);
       expect(body.Overwrite ?? false).toBe(false);
