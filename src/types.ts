@@ -247,7 +247,7 @@ export interface Ec2Gateway {
 export interface SsmGateway {
   /**
    * Writes a SecureString. With tags, the parameter is created with them (SSM takes no Tags with Overwrite); one
-   * that already exists is overwritten and tagged again.
+   * that already exists keeps the tags it was created with and gets the new value.
    */
   putSecureParameter(name: string, value: string, tags?: Record<string, string>): Promise<void>;
   listParameters(path: string): Promise<{ name: string; lastModified?: Date }[]>;

@@ -1,5 +1,4 @@
 import {
-  AddTagsToResourceCommand,
   DeleteParametersCommand,
   GetParametersByPathCommand,
   PutParameterCommand,
@@ -70,20 +69,9 @@ export function createSsmGateway(options: SsmGatewayOptions): SsmGateway {
     } catch (error) {
       if (describeError(error).code !== 'ParameterAlreadyExists') throw error;
     }
-    // Left by an earlier attempt (a retried run, a retried request): overwrite the value, then make sure the
-    // tags are there, since the instance role reads only a parameter tagged with its instance.
+    // Left by an earlier attempt (a retried request, another run serving the same launch): it was created with
+    // the same name, so with the same tags. Overwriting keeps them.
     await put(name, value, {});
-    try {
-      await client.send(
-        new AddTagsToResourceCommand({
-          ResourceType: 'Parameter',
-          ResourceId: name,
-          Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
-        }),
-      );
-    } catch (error) {
-      throw withContext(`AddTagsToResource ${name} in ${region} failed`, error);
-    }
   }
 
   async function listParameters(path: string): Promise<{ name: string; lastModified?: Date }[]> {

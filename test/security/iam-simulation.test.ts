@@ -152,14 +152,6 @@ const scalerCalls: Scenario[] = [
     'overwrite an existing JIT config',
     putParameterChecks(REGION, jitName(SELF), { overwrite: true, tags: {} }, deployment),
   ),
-  scalerScenario('re-tag an existing JIT config', {
-    action: 'ssm:AddTagsToResource',
-    resource: ssm(jitName(SELF)),
-    context: {
-      ...tagContext('aws:RequestTag', parameterTags(SELF)),
-      'aws:TagKeys': [PARAMETER_TAG_INSTANCE_ID],
-    },
-  }),
   ...launch(
     'write a pool registration',
     putParameterChecks(

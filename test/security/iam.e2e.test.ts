@@ -203,8 +203,7 @@ const deployment = (call: (typeof awsCalls)[number]): Deployment => ({
 
 /**
  * Permissions AWS checks inside another call rather than as calls of their own: iam:PassRole and the Spot
- * service-linked role inside a launch, ssm:AddTagsToResource inside a PutParameter with Tags (the scaler calls
- * it alone only to re-tag a parameter that already existed).
+ * service-linked role inside a launch, ssm:AddTagsToResource inside a PutParameter with Tags.
  */
 const CHECKED_INSIDE_CALLS = new Set([
   'iam:PassRole',
