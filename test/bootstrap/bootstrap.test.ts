@@ -370,6 +370,12 @@ describe('runner-bootstrap.sh keeping jobs away from the instance role', () => {
       const uid = spawnSync('id', ['-u', RUNNER_USER], { encoding: 'utf8' }).stdout.trim();
       const rules = result.calls.find((call) => call.command === 'nft-rules')?.args[0] ?? '';
       expect(rules).toContain(`meta skuid ${uid} ip daddr 127.0.0.1`);
+      // Debian's nft checks the ruleset's syntax without applying it (.ci/run installs nftables).
+      if (existsSync('/usr/sbin/nft')) {
+        const check = spawnSync('/usr/sbin/nft', ['--check', '-f', '-'], { input: rules, encoding: 'utf8' });
+        expect(check.stderr).toBe('');
+        expect(check.status).toBe(0);
+      }
       expect(steps(result.calls)).not.toContain('iptables');
       expect(steps(result.calls)).toContain('Runner.Listener run');
       expectPoweredOff(result);
