@@ -337,19 +337,27 @@ watch_spot_interruption() {
   spot_watcher_pid=$!
 }
 
+# Milliseconds since the epoch (bash's clock: no process per call).
+now_ms() {
+  local now=${EPOCHREALTIME/[.,]/}
+  printf '%s\n' "${now:0:-3}"
+}
+
 # Waits for the runner while tagging the job start, enforcing JOB_WAIT_SECONDS and MAX_LIFETIME_SECONDS;
 # sets runner_status.
 supervise_runner() {
-  local started=$SECONDS job_started='' reason='' tag_pid=''
+  local started job_started='' reason='' tag_pid='' elapsed
+  started=$(now_ms)
   while kill -0 "$runner_pid" 2>/dev/null; do
+    elapsed=$(($(now_ms) - started))
     if [[ -z $job_started && -e $job_started_marker ]]; then
       job_started=1
       tag_self "$TAG_JOB_STARTED" "$(job_started_at)" &
       tag_pid=$!
     fi
-    if [[ -z $job_started ]] && ((JOB_WAIT_SECONDS > 0 && SECONDS - started >= JOB_WAIT_SECONDS)); then
+    if [[ -z $job_started ]] && ((JOB_WAIT_SECONDS > 0 && elapsed >= JOB_WAIT_SECONDS * 1000)); then
       reason="no job started within ${JOB_WAIT_SECONDS}s"
-    elif ((MAX_LIFETIME_SECONDS > 0 && SECONDS >= MAX_LIFETIME_SECONDS)); then
+    elif ((MAX_LIFETIME_SECONDS > 0 && $(now_ms) - booted_ms >= MAX_LIFETIME_SECONDS * 1000)); then
       reason="the instance reached MAX_LIFETIME_SECONDS (${MAX_LIFETIME_SECONDS}s)"
     fi
     if [[ -n $reason ]]; then
@@ -424,6 +432,7 @@ main() {
   trap 'exit 143' TERM
   trap 'exit 130' INT
   trap 'exit 129' HUP
+  booted_ms=$(now_ms)
   mkdir -p "$(dirname "$BOOT_RECORD")" && cat "$BOOT_ID_FILE" >"$BOOT_RECORD"
   errors_file=$(mktemp)
   check_settings
