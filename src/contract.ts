@@ -3,8 +3,27 @@
 export const TAG_ENVIRONMENT = 'runner-scaler:environment';
 export const TAG_POOL = 'runner-scaler:pool';
 export const TAG_IDLE_SINCE = 'runner-scaler:idle-since';
-/** Written by the instance's job-started hook (bootstrap/runner-bootstrap.sh). */
+/**
+ * Set by the instance (the root side of bootstrap/runner-bootstrap.sh, when the runner's job-started hook leaves
+ * its marker): UTC ISO time of the job start, milliseconds included.
+ */
 export const TAG_JOB_STARTED = 'runner-scaler:job-started';
+/**
+ * Set by the instance when its runner exited with 7, "this runner version is deprecated": UTC ISO time. GitHub
+ * sends such a runner no job; the AMI needs a newer runner.
+ */
+export const TAG_RUNNER_OUTDATED = 'runner-scaler:runner-outdated';
+/**
+ * Set by the instance when IMDS announces a spot interruption: `<action>@<time>` from
+ * `meta-data/spot/instance-action` (e.g. `terminate@2026-11-22T10:02:00Z`).
+ */
+export const TAG_SPOT_INTERRUPTION = 'runner-scaler:spot-interruption';
+/**
+ * Tag of each per-instance JIT config parameter: the instance id. The instance role may read and delete only
+ * the parameter whose tag names the calling instance (`ec2:SourceInstanceARN`), so a job that learns another
+ * instance's id still cannot take its runner.
+ */
+export const PARAMETER_TAG_INSTANCE_ID = 'runner-scaler:instance-id';
 export const TAG_NAME = 'Name';
 
 export const INSTANCE_ID_PATTERN = /^i-[0-9a-f]{8,17}$/;
@@ -32,6 +51,11 @@ export function parameterPath(environment: string): string {
 
 export function parameterName(environment: string, instanceId: string): string {
   return `${parameterPath(environment)}/${instanceId}`;
+}
+
+/** The tags of an instance's JIT config parameter. */
+export function parameterTags(instanceId: string): Record<string, string> {
+  return { [PARAMETER_TAG_INSTANCE_ID]: instanceId };
 }
 
 /** Token registration: one parameter per pool, read (not deleted) by every instance of the pool. */

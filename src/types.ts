@@ -249,7 +249,11 @@ export interface Ec2Gateway {
 
 /** SSM Parameter Store in one region. */
 export interface SsmGateway {
-  putSecureParameter(name: string, value: string): Promise<void>;
+  /**
+   * Writes a SecureString. With tags, the parameter is created with them (SSM takes no Tags with Overwrite); one
+   * that already exists keeps the tags it was created with and gets the new value.
+   */
+  putSecureParameter(name: string, value: string, tags?: Record<string, string>): Promise<void>;
   listParameters(path: string): Promise<{ name: string; lastModified?: Date }[]>;
   deleteParameters(names: string[]): Promise<DeleteParametersResult>;
 }

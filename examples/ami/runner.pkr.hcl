@@ -79,7 +79,7 @@ locals {
   build_time    = formatdate("YYYYMMDDhhmmss", timestamp())
   runner_url    = "https://github.com/actions/runner/releases/download/v${var.runner_version}/actions-runner-linux-${var.arch}-${var.runner_version}.tar.gz"
   # The install step bootstrap/README.md documents, run in the folder that holds bootstrap/.
-  bootstrap_install = "install -m 0755 bootstrap/*.sh /opt/runner-scaler/"
+  bootstrap_install = "bash bootstrap/install.sh"
 }
 
 source "amazon-ebs" "runner" {

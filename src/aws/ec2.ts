@@ -42,6 +42,8 @@ const TAG_RESOURCES_PER_CALL = 500;
 const CLIENT_TOKEN_MAX_LENGTH = 64;
 /** Error codes with which EC2 fails a whole TerminateInstances call and names the bad ids. */
 const BAD_ID_CODES = new Set(['InvalidInstanceID.NotFound', 'InvalidInstanceID.Malformed']);
+/** Error codes with which EC2 refuses a whole call because the policy denies one of its resources. */
+const DENIED_CODES = new Set(['UnauthorizedOperation', 'AccessDenied', 'AccessDeniedException']);
 
 export interface Ec2GatewayOptions {
   region: string;
@@ -142,11 +144,10 @@ export function createEc2Gateway(options: Ec2GatewayOptions): Ec2Gateway {
     const errors: LaunchError[] = (response.Errors ?? []).map((entry) => {
       const override = entry.LaunchTemplateAndOverrides?.Overrides;
       const where = [override?.InstanceType, override?.SubnetId].filter(Boolean).join(' in ');
-      const message = entry.ErrorMessage ?? 'no message';
-      return {
-        code: entry.ErrorCode ?? 'Unknown',
-        message: `${capacityType}${where ? ` ${where}` : ''}: ${message}`,
-      };
+      const code = entry.ErrorCode ?? 'Unknown';
+      const hint = launchErrorHint(code);
+      const message = `${entry.ErrorMessage ?? 'no message'}${hint ? ` (${hint})` : ''}`;
+      return { code, message: `${capacityType}${where ? ` ${where}` : ''}: ${message}` };
     });
     if (instanceIds.length < count && errors.length === 0) {
       errors.push(shortfall('CreateFleet', capacityType, count, instanceIds.length));
@@ -188,7 +189,10 @@ export function createEc2Gateway(options: Ec2GatewayOptions): Ec2Gateway {
     const missing = count - spot.instanceIds.length;
     if (pool.market === 'spot' || missing <= 0) return spot;
 
-    log(`pool ${pool.name}: ${missing} of ${count} spot instances not launched, falling back to on-demand`);
+    const why = spot.errors[0] ? `: ${spot.errors[0].code}: ${spot.errors[0].message}` : '';
+    log(
+      `pool ${pool.name}: ${missing} of ${count} spot instances not launched, falling back to on-demand${why}`,
+    );
     try {
       const onDemand = await createFleet(
         request,
@@ -243,11 +247,25 @@ export function createEc2Gateway(options: Ec2GatewayOptions): Ec2Gateway {
             continue;
           }
         }
+        if (DENIED_CODES.has(code) && remaining.length > 1) return terminateHalves(remaining, code, result);
         for (const id of remaining)
           result.failed.push({ id, code, message: `TerminateInstances failed: ${message}` });
         return;
       }
     }
+  }
+
+  /**
+   * A refusal names no instance (its message is encoded), and one refused id fails the whole call: retry each
+   * half on its own until the refused ids stand alone, so that they cannot keep the others alive.
+   */
+  async function terminateHalves(ids: string[], code: string, result: TerminateResult): Promise<void> {
+    log(
+      `TerminateInstances: ${code} for a batch of ${ids.length}; retrying in halves to find the refused ids`,
+    );
+    const middle = Math.ceil(ids.length / 2);
+    await terminateBatch(ids.slice(0, middle), result);
+    await terminateBatch(ids.slice(middle), result);
   }
 
   async function terminateInstances(ids: string[]): Promise<TerminateResult> {
@@ -340,6 +358,35 @@ export function instanceIdsInErrorMessage(message: string): string[] {
     }
   }
   return [...ids];
+}
+
+/**
+ * What to do about a launch error EC2 reports inside a fleet's Errors, where the error code alone is cryptic;
+ * undefined when the message says enough.
+ */
+export function launchErrorHint(code: string): string | undefined {
+  if (/ServiceLinkedRole/i.test(code)) {
+    return (
+      'the account has no Spot service-linked role AWSServiceRoleForEC2Spot and this role may not create it: ' +
+      'create it once with `aws iam create-service-linked-role --aws-service-name spot.amazonaws.com` ' +
+      '(the example CloudFormation stack does), or allow iam:CreateServiceLinkedRole for spot.amazonaws.com ' +
+      'where no SCP forbids it (docs/security.md)'
+    );
+  }
+  if (/kms/i.test(code)) {
+    return (
+      "the launch template's EBS volumes use a KMS key that the scaler role or the Spot service-linked role " +
+      'may not use: docs/security.md, "EBS volumes encrypted with your own KMS key"'
+    );
+  }
+  if (DENIED_CODES.has(code) || code.startsWith('AuthFailure')) {
+    return (
+      "the scaler role's policy refused part of the launch (the template's tag, AMI owner, subnet VPC, " +
+      'security group tag, a key pair, the instance profile role): compare with ' +
+      'examples/iam/runner-scaler-policy.json; `aws sts decode-authorization-message` names the refused check'
+    );
+  }
+  return undefined;
 }
 
 /** Pools with instance types, subnets or spot need CreateFleet; a plain on-demand pool uses RunInstances. */

@@ -51,7 +51,9 @@ export function createSsmGateway(options: SsmGatewayOptions): SsmGateway {
   const puts = pace();
   const deletes = pace();
 
-  async function putSecureParameter(name: string, value: string): Promise<void> {
+  /** One paced PutParameter; its error is rethrown without the value (validation messages can quote it). */
+  async function put(name: string, value: string, options: { tags?: Record<string, string> }): Promise<void> {
+    const tags = Object.entries(options.tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
     try {
       await puts.schedule(() =>
         client.send(
@@ -59,8 +61,9 @@ export function createSsmGateway(options: SsmGatewayOptions): SsmGateway {
             Name: name,
             Value: value,
             Type: 'SecureString',
-            Overwrite: true,
             Tier: 'Standard',
+            // SSM refuses Tags together with Overwrite: a tagged parameter is created, never overwritten.
+            ...(tags.length > 0 ? { Tags: tags, Overwrite: false } : { Overwrite: true }),
           }),
         ),
       );
@@ -72,6 +75,22 @@ export function createSsmGateway(options: SsmGatewayOptions): SsmGateway {
       Object.assign(wrapped, { code });
       throw wrapped;
     }
+  }
+
+  async function putSecureParameter(
+    name: string,
+    value: string,
+    tags?: Record<string, string>,
+  ): Promise<void> {
+    if (!tags || Object.keys(tags).length === 0) return put(name, value, {});
+    try {
+      return await put(name, value, { tags });
+    } catch (error) {
+      if (describeError(error).code !== 'ParameterAlreadyExists') throw error;
+    }
+    // Left by an earlier attempt (a retried request, another run serving the same launch): it was created with
+    // the same name, so with the same tags. Overwriting keeps them.
+    await put(name, value, {});
   }
 
   async function listParameters(path: string): Promise<{ name: string; lastModified?: Date }[]> {

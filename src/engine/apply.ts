@@ -1,7 +1,14 @@
 // Executes a Plan in a safe order and records an Outcome per item; a failure never stops the rest.
 // Order: launch (latency matters) and deliver runner configs, idle tags, then re-check and unregister,
 // terminate what has no runner left, and delete the parameters of what terminated.
-import { TAG_IDLE_SINCE, instanceTags, parameterName, poolParameterName, runnerName } from '../contract.js';
+import {
+  TAG_IDLE_SINCE,
+  instanceTags,
+  parameterName,
+  parameterTags,
+  poolParameterName,
+  runnerName,
+} from '../contract.js';
 import type { Action, LaunchAction, Outcome, Plan, PoolConfig, TerminateAction } from '../types.js';
 import type { ApplyContext } from './context.js';
 import { failed } from './outcomes.js';
@@ -46,7 +53,9 @@ async function deliverJitConfigs(
       giveUp();
       return failed('register', name, 'JIT config', jit.error, pool.name);
     }
-    const put = await settle(ssm.putSecureParameter(parameterName(env, id), jit.value.encodedJitConfig));
+    const put = await settle(
+      ssm.putSecureParameter(parameterName(env, id), jit.value.encodedJitConfig, parameterTags(id)),
+    );
     if (!put.ok) {
       giveUp();
       // The pre-registered runner would never come online: take it back with its instance.

@@ -16,6 +16,7 @@ import {
   fallbackClientToken,
   fleetOverrides,
   instanceIdsInErrorMessage,
+  launchErrorHint,
   parseTimestamp,
   toInstance,
 } from '../../src/aws/ec2.js';
@@ -351,6 +352,39 @@ describe('launchInstances', () => {
     expect(messages.join('\n')).toContain('on-demand');
   });
 
+  it('names the Spot service-linked role and the fix when a fleet may not create it', async () => {
+    ec2
+      .on(CreateFleetCommand)
+      .resolvesOnce({
+        Errors: [
+          {
+            ErrorCode: 'AuthFailure.ServiceLinkedRoleCreationNotPermitted',
+            ErrorMessage:
+              'The provided credentials do not have permission to create the service-linked role for EC2 Spot Instances.',
+            LaunchTemplateAndOverrides: { Overrides: { InstanceType: 'c7i.large' } },
+          },
+        ],
+      })
+      .resolvesOnce({ Instances: [{ InstanceIds: ['i-00000003'] }] });
+    const messages: string[] = [];
+    const result = await createEc2Gateway({ region: REGION, log: (m) => messages.push(m) }).launchInstances({
+      pool: pool({ market: 'spot-with-fallback', instanceTypes: ['c7i.large'] }),
+      count: 1,
+      clientToken: 'token',
+      tags,
+    });
+    expect(result.instanceIds).toEqual(['i-00000003']);
+    const error = result.errors[0];
+    expect(error?.code).toBe('AuthFailure.ServiceLinkedRoleCreationNotPermitted');
+    expect(error?.message).toContain('AWSServiceRoleForEC2Spot');
+    expect(error?.message).toContain(
+      'aws iam create-service-linked-role --aws-service-name spot.amazonaws.com',
+    );
+    expect(messages.join('\n')).toMatch(
+      /falling back to on-demand: AuthFailure\.ServiceLinkedRoleCreationNotPermitted/,
+    );
+  });
+
   it('spot-with-fallback makes no second call when spot filled the request', async () => {
     ec2.on(CreateFleetCommand).resolves({ Instances: [{ InstanceIds: ['i-00000001', 'i-00000002'] }] });
     const result = await createEc2Gateway({ region: REGION }).launchInstances({
@@ -524,6 +558,47 @@ describe('terminateInstances', () => {
     expect(result.notFound).toEqual([]);
   });
 
+  it('finds the ids the policy refuses by retrying halves, and terminates the rest', async () => {
+    const batch = ids('a', 100);
+    const refused = new Set([batch[7] ?? '', batch[63] ?? '']);
+    ec2.on(TerminateInstancesCommand).callsFake((input: TerminateInstancesCommandInput) => {
+      if (input.InstanceIds?.some((id) => refused.has(id))) {
+        throw awsError(
+          'UnauthorizedOperation',
+          'You are not authorized to perform this operation. Encoded authorization failure message: AbC123',
+        );
+      }
+      return terminateAll(input);
+    });
+    const messages: string[] = [];
+    const result = await createEc2Gateway({
+      region: REGION,
+      log: (m) => messages.push(m),
+    }).terminateInstances(batch);
+    expect(result.terminated.sort()).toEqual(batch.filter((id) => !refused.has(id)).sort());
+    expect(result.failed.map((entry) => entry.id).sort()).toEqual([...refused].sort());
+    expect(result.failed.every((entry) => entry.code === 'UnauthorizedOperation')).toBe(true);
+    expect(result.notFound).toEqual([]);
+    // Each refused id ends alone in a call of its own; bisection keeps the calls far below one per id.
+    const calls = terminateInputs();
+    for (const id of refused) expect(calls).toContainEqual([id]);
+    expect(calls.length).toBeLessThan(30);
+    expect(messages.join('\n')).toContain('retrying in halves');
+  });
+
+  it('reports a lone refused id as failed after one call', async () => {
+    ec2.on(TerminateInstancesCommand).rejects(awsError('UnauthorizedOperation', 'not authorized'));
+    const result = await createEc2Gateway({ region: REGION }).terminateInstances(['i-0123456789abcdef0']);
+    expect(terminateInputs()).toHaveLength(1);
+    expect(result.failed).toEqual([
+      {
+        id: 'i-0123456789abcdef0',
+        code: 'UnauthorizedOperation',
+        message: 'TerminateInstances failed: not authorized',
+      },
+    ]);
+  });
+
   it('runs at most three batches at once', async () => {
     let active = 0;
     let peak = 0;
@@ -579,6 +654,15 @@ describe('pure helpers', () => {
     expect(instanceIdsInErrorMessage('Invalid id: "i-zz" (expecting "i-...")')).toContain('i-zz');
     expect(instanceIdsInErrorMessage('Invalid id: "bogus"')).toContain('bogus');
     expect(instanceIdsInErrorMessage('no ids here')).toEqual([]);
+  });
+
+  it('explains the launch errors whose code alone says little', () => {
+    expect(launchErrorHint('AuthFailure.ServiceLinkedRoleCreationNotPermitted')).toContain(
+      'AWSServiceRoleForEC2Spot',
+    );
+    expect(launchErrorHint('UnauthorizedOperation')).toContain('examples/iam/runner-scaler-policy.json');
+    expect(launchErrorHint('Client.InvalidKMSKey.InvalidState')).toContain('KMS key');
+    expect(launchErrorHint('InsufficientInstanceCapacity')).toBeUndefined();
   });
 
   it('parses timestamps and rejects garbage', () => {

@@ -41,6 +41,46 @@ describe('putSecureParameter', () => {
     });
   });
 
+  it('creates a tagged parameter without Overwrite (SSM refuses Tags with Overwrite)', async () => {
+    ssm.on(PutParameterCommand).resolves({ Version: 1 });
+    await createSsmGateway({ region: REGION }).putSecureParameter('/runner-scaler/ci/i-1', 'c2VjcmV0', {
+      'runner-scaler:instance-id': 'i-1',
+    });
+    expect(ssm.commandCalls(PutParameterCommand)[0]?.args[0].input).toEqual({
+      Name: '/runner-scaler/ci/i-1',
+      Value: 'c2VjcmV0',
+      Type: 'SecureString',
+      Overwrite: false,
+      Tier: 'Standard',
+      Tags: [{ Key: 'runner-scaler:instance-id', Value: 'i-1' }],
+    });
+  });
+
+  it('overwrites a tagged parameter that already exists, keeping its tags', async () => {
+    ssm
+      .on(PutParameterCommand)
+      .rejectsOnce(awsError('ParameterAlreadyExists', 'The parameter already exists.'))
+      .resolves({ Version: 2 });
+    await createSsmGateway({ region: REGION }).putSecureParameter('/runner-scaler/ci/i-1', 'c2VjcmV0', {
+      'runner-scaler:instance-id': 'i-1',
+    });
+    const puts = ssm.commandCalls(PutParameterCommand).map((call) => call.args[0].input);
+    expect(puts.map((input) => [input.Overwrite, input.Tags])).toEqual([
+      [false, [{ Key: 'runner-scaler:instance-id', Value: 'i-1' }]],
+      [true, undefined],
+    ]);
+  });
+
+  it('rethrows other errors of a tagged create, without the value', async () => {
+    ssm.on(PutParameterCommand).rejects(awsError('AccessDeniedException', 'not authorized for c2VjcmV0'));
+    const error = (await createSsmGateway({ region: REGION })
+      .putSecureParameter('/runner-scaler/ci/i-1', 'c2VjcmV0', { 'runner-scaler:instance-id': 'i-1' })
+      .catch((caught: unknown) => caught)) as Error & { code?: string };
+    expect(error.code).toBe('AccessDeniedException');
+    expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(1);
+    expect(error.message).not.toContain('c2VjcmV0');
+  });
+
   it('rethrows without the value in the message or anywhere on the error', async () => {
     const secret = 'eyJzZWNyZXQiOiJqaXQtY29uZmlnIn0';
     ssm

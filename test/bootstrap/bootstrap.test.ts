@@ -1,408 +1,221 @@
-// Runs the real bootstrap and hook scripts with stub curl, aws, shutdown and runner scripts that
-// log their argv, and checks the calls they make against the resource contract.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+// Runs the real bootstrap, hook and systemd units in a fake instance (test/bootstrap/world.ts): a loopback IMDSv2
+// server, a fake aws/systemctl/iptables/nft/runuser, a runner tree shaped like run.sh -> run-helper.sh ->
+// Runner.Listener, started with `env -i` as systemd starts a service. Every path ends in a poweroff.
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   TAG_ENVIRONMENT,
   TAG_JOB_STARTED,
-  TAG_POOL,
+  TAG_RUNNER_OUTDATED,
+  TAG_SPOT_INTERRUPTION,
   parameterName,
   poolParameterName,
   runnerName,
 } from '../../src/contract.js';
+import {
+  BOOTSTRAP,
+  BOOTSTRAP_DIR,
+  ENVIRONMENT,
+  HOOK,
+  INSTANCE_ID,
+  POOL,
+  REGION,
+  RUNNER_USER,
+  World,
+  argAfter,
+  listenerEnvironment,
+  steps,
+  type Result,
+} from './world.js';
 
-const BOOTSTRAP_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bootstrap');
-const BOOTSTRAP = path.join(BOOTSTRAP_DIR, 'runner-bootstrap.sh');
-const HOOK = path.join(BOOTSTRAP_DIR, 'job-started.sh');
-
-const INSTANCE_ID = 'i-0123456789abcdef0';
-const REGION = 'eu-west-1';
-const ENVIRONMENT = 'ci-prod';
-const POOL = 'linux-x64';
-const IMDS_SESSION = 'imds-session-token';
 const JIT_CONFIG = 'eyJKSVQtU0VDUkVULWNvbmZpZyI6InNob3VsZC1uZXZlci1iZS1wcmludGVkIn0=';
 const REGISTRATION_TOKEN = 'AREGTOKEN-SECRET-0123456789';
 const INSTANCE_PARAMETER = parameterName(ENVIRONMENT, INSTANCE_ID);
 const POOL_PARAMETER = poolParameterName(ENVIRONMENT, POOL);
-const ISO_SECOND = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const POWEROFF = 'systemctl poweroff --no-wall';
 
-// Every stub appends one line to $STUB_LOG: its name and its arguments, tab-separated.
-const LOG_CALL = `{ printf '%s' "$(basename "$0")"; (($#)) && printf '\\t%s' "$@"; printf '\\n'; } >>"$STUB_LOG"`;
-
-const CURL_STUB = `#!/usr/bin/env bash
-${LOG_CALL}
-url="\${*: -1}" method=GET headers=()
-while (($#)); do
-  case "$1" in
-    -X) method=$2; shift ;;
-    -H) headers+=("$2"); shift ;;
-  esac
-  shift
-done
-fail() { echo "curl: (22) The requested URL returned error: $1" >&2; exit 22; }
-case "$url" in
-  "$STUB_IMDS/latest/api/token")
-    [[ $method == PUT && \${headers[*]} == *X-aws-ec2-metadata-token-ttl-seconds:* ]] || fail 400
-    printf '%s' "${IMDS_SESSION}"; exit 0 ;;
-  "$STUB_IMDS/latest/meta-data/"*) ;;
-  *) fail 404 ;;
-esac
-[[ \${headers[*]} == *"X-aws-ec2-metadata-token: ${IMDS_SESSION}"* ]] || fail 401
-case "\${url#"$STUB_IMDS/latest/meta-data/"}" in
-  instance-id) value=$STUB_INSTANCE_ID ;;
-  placement/region) value=$STUB_REGION ;;
-  tags/instance/${TAG_ENVIRONMENT}) value=\${STUB_TAG_ENVIRONMENT:-} ;;
-  tags/instance/${TAG_POOL}) value=\${STUB_TAG_POOL:-} ;;
-  *) value='' ;;
-esac
-[[ -n $value ]] || fail 404
-printf '%s' "$value"
-`;
-
-// Parameters are files under $STUB_DIR/ssm; a <file>.hidden-reads file makes the first N reads miss.
-const AWS_STUB = `#!/usr/bin/env bash
-${LOG_CALL}
-name=''
-args=("$@")
-for ((i = 0; i < \${#args[@]}; i++)); do
-  [[ \${args[i]} == --name ]] && name=\${args[i + 1]}
-done
-file="$STUB_DIR/ssm/\${name//\\//_}"
-case "$1 $2" in
-  'ssm get-parameter')
-    reads=$(($(cat "$file.reads" 2>/dev/null || echo 0) + 1))
-    echo "$reads" >"$file.reads"
-    if [[ -f $file ]] && ((reads > $(cat "$file.hidden-reads" 2>/dev/null || echo 0))); then
-      cat "$file"; echo; exit 0
-    fi
-    echo "An error occurred (ParameterNotFound) when calling the GetParameter operation: " >&2
-    exit 254 ;;
-  'ssm delete-parameter')
-    if [[ -n \${STUB_FAIL_DELETE:-} ]]; then
-      echo "An error occurred (AccessDeniedException) when calling the DeleteParameter operation: denied" >&2
-      exit 254
-    fi
-    rm -f "$file"; exit 0 ;;
-  'ec2 create-tags')
-    if [[ -n \${STUB_FAIL_CREATE_TAGS:-} ]]; then
-      echo "An error occurred (UnauthorizedOperation) when calling the CreateTags operation: denied" >&2
-      exit 254
-    fi
-    exit 0 ;;
-esac
-echo "stub aws: unexpected call: $*" >&2
-exit 252
-`;
-
-const SHUTDOWN_STUB = `#!/usr/bin/env bash
-${LOG_CALL}
-`;
-
-// The runner: logs its environment, optionally starts a job (runs the hook as the runner does),
-// sleeps, and exits with STUB_RUN_EXIT.
-const RUN_STUB = `#!/usr/bin/env bash
-${LOG_CALL}
-printf 'run.sh-env\\t%s\\t%s\\t%s\\t%s\\n' "$PWD" "\${ACTIONS_RUNNER_HOOK_JOB_STARTED:-}" \\
-  "\${RUNNER_SCALER_JOB_STARTED_FILE:-}" "\${RUNNER_ALLOW_RUNASROOT:-}" >>"$STUB_LOG"
-if [[ -n \${STUB_RUN_START_JOB:-} ]]; then bash -e "$ACTIONS_RUNNER_HOOK_JOB_STARTED"; fi
-if [[ -n \${STUB_RUN_SLEEP:-} ]]; then sleep "$STUB_RUN_SLEEP"; fi
-printf 'run.sh-end\\n' >>"$STUB_LOG"
-exit "\${STUB_RUN_EXIT:-0}"
-`;
-
-const CONFIG_STUB = `#!/usr/bin/env bash
-${LOG_CALL}
-exit "\${STUB_CONFIG_EXIT:-0}"
-`;
-
-interface Call {
-  command: string;
-  args: string[];
-}
-
-interface Result {
-  code: number | null;
-  output: string;
-  calls: Call[];
-  elapsedMs: number;
-}
-
-let dir: string;
-let binDir: string;
-let runnerDir: string;
-let stateDir: string;
-let logFile: string;
-
-async function writeExecutable(file: string, text: string): Promise<void> {
-  await writeFile(file, text);
-  await chmod(file, 0o755);
-}
-
-async function putParameter(name: string, value: string, hiddenReads = 0): Promise<void> {
-  const file = path.join(dir, 'ssm', name.replaceAll('/', '_'));
-  await writeFile(file, value);
-  if (hiddenReads > 0) await writeFile(`${file}.hidden-reads`, String(hiddenReads));
-}
-
-async function parameterExists(name: string): Promise<boolean> {
-  return existsSync(path.join(dir, 'ssm', name.replaceAll('/', '_')));
-}
-
-function baseEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  // Only what the scripts need from the host: no AWS settings leak into the stubs.
-  for (const key of ['HOME', 'LANG', 'TMPDIR']) {
-    const value = process.env[key];
-    if (value !== undefined) env[key] = value;
-  }
-  return {
-    ...env,
-    PATH: `${binDir}:${process.env.PATH ?? '/usr/bin:/bin'}`,
-    STUB_LOG: logFile,
-    STUB_DIR: dir,
-    STUB_IMDS: 'http://imds.test',
-    STUB_INSTANCE_ID: INSTANCE_ID,
-    STUB_REGION: REGION,
-    STUB_TAG_ENVIRONMENT: ENVIRONMENT,
-    STUB_TAG_POOL: POOL,
-    IMDS_ENDPOINT: 'http://imds.test',
-    RUNNER_DIR: runnerDir,
-    STATE_DIR: stateDir,
-    JOB_STARTED_HOOK: HOOK,
-    SHUTDOWN_COMMAND: `${path.join(binDir, 'shutdown')} -h now`,
-    CONFIG_WAIT_SECONDS: '5',
-    CONFIG_POLL_SECONDS: '0.05',
-    ...extra,
-  };
-}
-
-async function readCalls(): Promise<Call[]> {
-  const text = existsSync(logFile) ? await readFile(logFile, 'utf8') : '';
-  return text
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => {
-      const [command = '', ...args] = line.split('\t');
-      return { command, args };
-    });
-}
-
-async function runScript(
-  script: string,
-  extraEnv: Record<string, string> = {},
-  options: { signalAfterMs?: number } = {},
-): Promise<Result> {
-  const started = Date.now();
-  const child = spawn('bash', [script], { cwd: dir, env: baseEnv(extraEnv) });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  if (options.signalAfterMs !== undefined) {
-    setTimeout(() => child.kill('SIGTERM'), options.signalAfterMs);
-  }
-  const guard = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  const code = await new Promise<number | null>((resolve) => child.on('close', (status) => resolve(status)));
-  clearTimeout(guard);
-  return { code, output, calls: await readCalls(), elapsedMs: Date.now() - started };
-}
-
-function runBootstrap(extraEnv: Record<string, string> = {}, options: { signalAfterMs?: number } = {}) {
-  return runScript(BOOTSTRAP, extraEnv, options);
-}
-
-function argAfter(call: Call | undefined, flag: string): string | undefined {
-  if (call === undefined) return undefined;
-  const index = call.args.indexOf(flag);
-  return index < 0 ? undefined : call.args[index + 1];
-}
-
-/** One readable step per call, in order. */
-function steps(calls: Call[]): string[] {
-  return calls
-    .filter((call) => call.command !== 'run.sh-env')
-    .map((call) => {
-      if (call.command === 'curl') {
-        const url = call.args.at(-1) ?? '';
-        return url.endsWith('/latest/api/token')
-          ? 'imds token'
-          : `imds ${url.split('/latest/meta-data/')[1]}`;
-      }
-      if (call.command === 'aws') {
-        const [service, operation] = call.args;
-        if (service === 'ssm') return `${operation} ${argAfter(call, '--name')}`;
-        return `${service} ${operation}`;
-      }
-      return call.command;
-    });
-}
-
-const IMDS_STEPS = [
-  'imds token',
-  'imds instance-id',
-  'imds placement/region',
-  `imds tags/instance/${TAG_ENVIRONMENT}`,
-  `imds tags/instance/${TAG_POOL}`,
-];
+let world: World;
 
 beforeEach(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'runner-bootstrap-'));
-  binDir = path.join(dir, 'bin');
-  runnerDir = path.join(dir, 'actions-runner');
-  stateDir = path.join(dir, 'state');
-  logFile = path.join(dir, 'calls.log');
-  await Promise.all([mkdir(binDir), mkdir(runnerDir), mkdir(path.join(dir, 'ssm'))]);
-  await Promise.all([
-    writeExecutable(path.join(binDir, 'curl'), CURL_STUB),
-    writeExecutable(path.join(binDir, 'aws'), AWS_STUB),
-    // Also on PATH, so that a test that forgot SHUTDOWN_COMMAND still cannot reach the real one.
-    writeExecutable(path.join(binDir, 'shutdown'), SHUTDOWN_STUB),
-    writeExecutable(path.join(runnerDir, 'run.sh'), RUN_STUB),
-    writeExecutable(path.join(runnerDir, 'config.sh'), CONFIG_STUB),
-  ]);
+  world = new World();
+  await world.create();
 });
 
 afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await world.destroy();
 });
 
+/** The steps before the parameter poll: the firewall rule for the runner user, and its check. */
+const FIREWALL_STEPS = ['iptables', 'runuser curl'];
+
+function expectPoweredOff(result: Result, first = POWEROFF): void {
+  const sequence = steps(result.calls);
+  expect(sequence, result.output).toContain(first);
+  // The fake poweroff ends the bootstrap as systemd stopping the unit does: with SIGTERM.
+  expect(result.signal, result.output).toBe('SIGTERM');
+}
+
+function tagCalls(result: Result, key: string) {
+  return result.calls.filter(
+    (call) =>
+      call.command === 'aws' &&
+      call.args[1] === 'create-tags' &&
+      argAfter(call, '--tags')?.startsWith(`Key=${key},`),
+  );
+}
+
 describe('runner-bootstrap.sh with a JIT config', () => {
-  it('reads and deletes the parameter, runs the runner with it, then shuts down', async () => {
-    await putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
+  it('blocks IMDS for the runner user, reads and deletes the parameter, runs the runner, tags the job start, powers off', async () => {
+    await world.putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
 
-    const result = await runBootstrap();
+    const result = await world.run(BOOTSTRAP, { STUB_JOB: '1', STUB_LISTENER_SECONDS: '0.5' });
 
-    expect(result.code).toBe(0);
+    expectPoweredOff(result);
     expect(steps(result.calls)).toEqual([
-      ...IMDS_STEPS,
+      ...FIREWALL_STEPS,
       `get-parameter ${INSTANCE_PARAMETER}`,
       `delete-parameter ${INSTANCE_PARAMETER}`,
-      'run.sh',
-      'run.sh-end',
-      'shutdown',
+      'runuser /bin/bash -c umask 077 && exec ./run.sh',
+      'Runner.Listener run',
+      'job-started',
+      `create-tags Key=${TAG_JOB_STARTED}`,
+      'listener-end 0',
+      POWEROFF,
     ]);
-    const token = result.calls[0];
-    expect(token?.args).toEqual(expect.arrayContaining(['-X', 'PUT']));
-    const read = result.calls.find((call) => call.args[1] === 'get-parameter');
-    expect(read?.args).toEqual(expect.arrayContaining(['--with-decryption', '--output', 'text']));
-    expect(argAfter(read, '--query')).toBe('Parameter.Value');
-    expect(argAfter(read, '--region')).toBe(REGION);
-    const remove = result.calls.find((call) => call.args[1] === 'delete-parameter');
-    expect(argAfter(remove, '--region')).toBe(REGION);
-    expect(await parameterExists(INSTANCE_PARAMETER)).toBe(false);
-    expect(result.calls.find((call) => call.command === 'run.sh')?.args).toEqual(['--jitconfig', JIT_CONFIG]);
-    expect(result.calls.find((call) => call.command === 'shutdown')?.args).toEqual(['-h', 'now']);
+    // IMDS: the token first, then only token-carrying reads; the runner user's attempt was refused.
+    expect(world.imds.requests[0]).toBe('PUT /latest/api/token');
+    const tag = tagCalls(result, TAG_JOB_STARTED)[0];
+    expect(argAfter(tag, '--resources')).toBe(INSTANCE_ID);
+    expect(argAfter(tag, '--region')).toBe(REGION);
+    const startedAt = argAfter(tag, '--tags')?.split(',Value=')[1] ?? '';
+    expect(startedAt).toMatch(ISO_MS);
+    expect(Date.now() - Date.parse(startedAt)).toBeLessThan(20_000);
+    expect(world.parameterExists(INSTANCE_PARAMETER)).toBe(false);
   });
 
-  it('runs the runner in RUNNER_DIR with the job-started hook in its environment', async () => {
-    await putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
+  it('passes the JIT config in ACTIONS_RUNNER_INPUT_JITCONFIG, never in argv or the log, with umask 077', async () => {
+    await world.putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
 
-    const result = await runBootstrap();
+    const result = await world.run(BOOTSTRAP);
 
-    const env = result.calls.find((call) => call.command === 'run.sh-env');
-    const [cwd, hook, marker, allowRoot] = env?.args ?? [];
-    expect(cwd).toBe(runnerDir);
-    expect(hook).toBe(HOOK);
-    expect(marker).toBe(path.join(stateDir, 'job-started'));
-    expect(allowRoot).toBe(process.getuid?.() === 0 ? '1' : '');
-  });
-
-  it('never prints the JIT config', async () => {
-    await putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
-
-    const result = await runBootstrap({ STUB_FAIL_DELETE: '1', STUB_RUN_START_JOB: '1', STUB_RUN_EXIT: '1' });
-
-    expect(result.calls.find((call) => call.command === 'run.sh')?.args).toEqual(['--jitconfig', JIT_CONFIG]);
-    expect(result.output).not.toBe('');
+    expect(await readFile(world.file('listener-jitconfig'), 'utf8')).toBe(JIT_CONFIG);
+    for (const call of result.calls) expect(call.args.join(' ')).not.toContain(JIT_CONFIG);
     expect(result.output).not.toContain(JIT_CONFIG);
+    const env = listenerEnvironment(result.calls);
+    expect(env).toMatchObject({
+      JIT: 'set',
+      DEPRECATED: '1',
+      HOOK,
+      UMASK: '0077',
+      HOME: `/home/${RUNNER_USER}`,
+      USER: RUNNER_USER,
+      LANG: 'C.UTF-8',
+      ALLOW_ROOT: '',
+    });
+    // The runner's credentials file is written under that umask.
+    expect(statSync(path.join(world.runnerDir, '.credentials_rsaparams')).mode & 0o777).toBe(0o600);
+    expectPoweredOff(result);
   });
 
-  it('polls until the parameter appears (third read)', async () => {
-    await putParameter(INSTANCE_PARAMETER, JIT_CONFIG, 2);
+  it('runs the runner as root only when asked, with HOME, USER and LANG set, and no firewall', async () => {
+    await world.putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
 
-    const result = await runBootstrap();
+    const result = await world.run(BOOTSTRAP, { RUNNER_USER: 'root' });
 
-    expect(result.code).toBe(0);
-    const sequence = steps(result.calls);
-    expect(sequence.filter((step) => step === `get-parameter ${INSTANCE_PARAMETER}`)).toHaveLength(3);
-    expect(sequence.slice(IMDS_STEPS.length)).toEqual([
-      `get-parameter ${INSTANCE_PARAMETER}`,
-      `get-parameter ${POOL_PARAMETER}`,
-      `get-parameter ${INSTANCE_PARAMETER}`,
-      `get-parameter ${POOL_PARAMETER}`,
-      `get-parameter ${INSTANCE_PARAMETER}`,
-      `delete-parameter ${INSTANCE_PARAMETER}`,
-      'run.sh',
-      'run.sh-end',
-      'shutdown',
-    ]);
+    expect(steps(result.calls)).not.toContain('iptables');
+    expect(steps(result.calls).some((step) => step.startsWith('runuser'))).toBe(false);
+    expect(listenerEnvironment(result.calls)).toMatchObject({
+      HOME: '/root',
+      USER: 'root',
+      LANG: 'C.UTF-8',
+      ALLOW_ROOT: '1',
+    });
+    expect(result.output).toContain('RUNNER_USER=root: jobs run as root and can use the instance role');
+    expectPoweredOff(result);
   });
 
-  it('shuts down without starting a runner when no parameter appears within CONFIG_WAIT_SECONDS', async () => {
-    const result = await runBootstrap({ CONFIG_WAIT_SECONDS: '1', CONFIG_POLL_SECONDS: '0.1' });
+  it('polls until the parameter appears, logging each distinct read error once', async () => {
+    await world.putParameter(INSTANCE_PARAMETER, JIT_CONFIG, 2);
+    await writeFile(world.file('ssm-denied-reads'), '6');
 
-    expect(result.code).not.toBe(0);
-    expect(result.elapsedMs).toBeGreaterThanOrEqual(900);
-    const sequence = steps(result.calls);
-    expect(sequence.filter((step) => step === `get-parameter ${INSTANCE_PARAMETER}`).length).toBeGreaterThan(
-      2,
+    const result = await world.run(BOOTSTRAP);
+
+    const reads = steps(result.calls).filter((step) => step.startsWith('get-parameter'));
+    expect(reads.length).toBeGreaterThanOrEqual(9);
+    expect(result.output.match(/reading \/runner-scaler\/ci-prod\/i-0123456789abcdef0 failed/g)).toHaveLength(
+      1,
     );
-    expect(sequence).not.toContain('run.sh');
-    expect(sequence).not.toContain('config.sh');
-    expect(sequence.at(-1)).toBe('shutdown');
+    expect(result.output.match(/reading \/runner-scaler\/ci-prod\/pools\/linux-x64 failed/g)).toHaveLength(1);
+    expect(steps(result.calls)).toContain('Runner.Listener run');
+    expectPoweredOff(result);
+  });
+
+  it('powers off without a runner when no parameter appears within CONFIG_WAIT_SECONDS', async () => {
+    const result = await world.run(BOOTSTRAP, { CONFIG_WAIT_SECONDS: '1', CONFIG_POLL_SECONDS: '0.1' });
+
+    expect(result.elapsedMs).toBeGreaterThanOrEqual(900);
+    expect(steps(result.calls)).not.toContain('Runner.Listener run');
     expect(result.output).toContain('no registration within 1s');
+    expectPoweredOff(result);
   });
 
   it('still runs the runner when the parameter cannot be deleted', async () => {
-    await putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
+    await world.putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
 
-    const result = await runBootstrap({ STUB_FAIL_DELETE: '1' });
+    const result = await world.run(BOOTSTRAP, { STUB_FAIL_DELETE: '1' });
 
-    expect(result.code).toBe(0);
-    expect(steps(result.calls).slice(-4)).toEqual([
-      `delete-parameter ${INSTANCE_PARAMETER}`,
-      'run.sh',
-      'run.sh-end',
-      'shutdown',
-    ]);
+    expect(steps(result.calls)).toContain('Runner.Listener run');
     expect(result.output).toContain(`could not delete ${INSTANCE_PARAMETER}`);
+    expectPoweredOff(result);
   });
 
-  it('shuts down when the runner fails, with its exit status', async () => {
-    await putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
+  it('reports a deprecated runner (exit 7): logged, tagged runner-outdated, powered off', async () => {
+    await world.putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
 
-    const result = await runBootstrap({ STUB_RUN_EXIT: '3' });
+    const result = await world.run(BOOTSTRAP, { STUB_LISTENER_EXITS: '7' });
 
-    expect(result.code).toBe(3);
-    expect(steps(result.calls).slice(-3)).toEqual(['run.sh', 'run.sh-end', 'shutdown']);
+    expect(result.output).toContain('the runner exited with status 7');
+    expect(result.output).toContain('this runner version is deprecated');
+    const value = argAfter(tagCalls(result, TAG_RUNNER_OUTDATED)[0], '--tags')?.split(',Value=')[1];
+    expect(value).toMatch(ISO_MS);
+    expect(steps(result.calls).slice(-2)).toEqual([`create-tags Key=${TAG_RUNNER_OUTDATED}`, POWEROFF]);
+    expectPoweredOff(result);
   });
 
-  it('tags the instance through the hook when a job starts', async () => {
-    await putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
+  it('retries the job-started tag, logging each distinct error once', async () => {
+    await world.putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
+    await writeFile(world.file('tag-failures'), '3');
 
-    const result = await runBootstrap({ STUB_RUN_START_JOB: '1' });
+    const result = await world.run(BOOTSTRAP, { STUB_JOB: '1', STUB_LISTENER_SECONDS: '3' });
 
-    expect(result.code).toBe(0);
-    expect(steps(result.calls).slice(-7)).toEqual([
-      'run.sh',
-      'imds token',
-      'imds instance-id',
-      'imds placement/region',
-      'ec2 create-tags',
-      'run.sh-end',
-      'shutdown',
-    ]);
-    expect(existsSync(path.join(stateDir, 'job-started'))).toBe(true);
+    expect(tagCalls(result, TAG_JOB_STARTED)).toHaveLength(4);
+    expect(result.output.match(/tagging i-0123456789abcdef0 runner-scaler:job-started failed/g)).toHaveLength(
+      1,
+    );
+    expect(result.output).toContain(`tagged ${INSTANCE_ID} ${TAG_JOB_STARTED}=`);
+    expectPoweredOff(result);
+  });
+
+  it('lets the job run when the tag cannot be written at all, and says so', async () => {
+    await world.putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
+    await writeFile(world.file('tag-failures'), '99');
+
+    const result = await world.run(BOOTSTRAP, { STUB_JOB: '1', STUB_LISTENER_SECONDS: '3' });
+
+    expect(tagCalls(result, TAG_JOB_STARTED)).toHaveLength(5);
+    expect(result.output).toContain(`${INSTANCE_ID} is not tagged ${TAG_JOB_STARTED} after 5 attempts`);
+    expect(steps(result.calls)).toContain('listener-end 0');
+    expectPoweredOff(result);
   });
 });
 
 describe('runner-bootstrap.sh with token registration', () => {
-  it('configures an ephemeral runner from the pool parameter, runs it, and keeps the parameter', async () => {
-    await putParameter(
+  it('configures an ephemeral runner with the token in its environment, not its argv, and keeps the parameter', async () => {
+    await world.putParameter(
       POOL_PARAMETER,
       JSON.stringify({
         token: REGISTRATION_TOKEN,
@@ -412,70 +225,28 @@ describe('runner-bootstrap.sh with token registration', () => {
       }),
     );
 
-    const result = await runBootstrap();
+    const result = await world.run(BOOTSTRAP);
 
-    expect(result.code).toBe(0);
-    expect(steps(result.calls)).toEqual([
-      ...IMDS_STEPS,
-      `get-parameter ${INSTANCE_PARAMETER}`,
-      `get-parameter ${POOL_PARAMETER}`,
-      'config.sh',
-      'run.sh',
-      'run.sh-end',
-      'shutdown',
-    ]);
-    expect(result.calls.find((call) => call.command === 'config.sh')?.args).toEqual([
+    const config = result.calls.find((call) => call.command === 'config.sh');
+    expect(config?.args).toEqual([
       '--unattended',
       '--ephemeral',
       '--name',
       runnerName(ENVIRONMENT, INSTANCE_ID),
       '--url',
       'https://github.com/acme/app',
-      '--token',
-      REGISTRATION_TOKEN,
       '--labels',
       'linux,x64,gpu',
       '--runnergroup',
       'ci runners',
       '--disableupdate',
     ]);
-    expect(result.calls.find((call) => call.command === 'run.sh')?.args).toEqual([]);
-    expect(await parameterExists(POOL_PARAMETER)).toBe(true);
+    expect(await readFile(world.file('config-token'), 'utf8')).toBe(`config-env\t${REGISTRATION_TOKEN}\n`);
+    for (const call of result.calls) expect(call.args.join(' ')).not.toContain(REGISTRATION_TOKEN);
     expect(result.output).not.toContain(REGISTRATION_TOKEN);
-  });
-
-  it('leaves out --labels and --runnergroup when the pool has none', async () => {
-    await putParameter(
-      POOL_PARAMETER,
-      JSON.stringify({ token: REGISTRATION_TOKEN, url: 'https://github.com/acme' }),
-    );
-
-    const result = await runBootstrap();
-
-    expect(result.calls.find((call) => call.command === 'config.sh')?.args).toEqual([
-      '--unattended',
-      '--ephemeral',
-      '--name',
-      runnerName(ENVIRONMENT, INSTANCE_ID),
-      '--url',
-      'https://github.com/acme',
-      '--token',
-      REGISTRATION_TOKEN,
-      '--disableupdate',
-    ]);
-  });
-
-  it('prefers the per-instance JIT config over the pool parameter', async () => {
-    await putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
-    await putParameter(
-      POOL_PARAMETER,
-      JSON.stringify({ token: REGISTRATION_TOKEN, url: 'https://github.com/acme' }),
-    );
-
-    const result = await runBootstrap();
-
-    expect(steps(result.calls)).not.toContain('config.sh');
-    expect(result.calls.find((call) => call.command === 'run.sh')?.args).toEqual(['--jitconfig', JIT_CONFIG]);
+    expect(world.parameterExists(POOL_PARAMETER)).toBe(true);
+    expect(listenerEnvironment(result.calls).JIT).toBe('');
+    expectPoweredOff(result);
   });
 
   it.each([
@@ -483,157 +254,360 @@ describe('runner-bootstrap.sh with token registration', () => {
     ['without a url', JSON.stringify({ token: REGISTRATION_TOKEN })],
     [
       'with labels that are not a list',
-      JSON.stringify({
-        token: REGISTRATION_TOKEN,
-        url: 'https://github.com/acme',
-        labels: REGISTRATION_TOKEN,
-      }),
+      JSON.stringify({ token: REGISTRATION_TOKEN, url: 'https://github.com/acme', labels: 'x' }),
     ],
   ])(
-    'shuts down without a runner when the pool parameter is %s, without printing it',
+    'powers off without a runner when the pool parameter is %s, without printing it',
     async (_case, value) => {
-      await putParameter(POOL_PARAMETER, value);
+      await world.putParameter(POOL_PARAMETER, value);
 
-      const result = await runBootstrap();
+      const result = await world.run(BOOTSTRAP);
 
-      expect(result.code).not.toBe(0);
-      const sequence = steps(result.calls);
-      expect(sequence).not.toContain('config.sh');
-      expect(sequence).not.toContain('run.sh');
-      expect(sequence.at(-1)).toBe('shutdown');
+      expect(steps(result.calls)).not.toContain('config.sh');
+      expect(steps(result.calls)).not.toContain('Runner.Listener run');
       expect(result.output).not.toContain(REGISTRATION_TOKEN);
+      expectPoweredOff(result);
     },
   );
 
-  it('shuts down without running the runner when config.sh fails', async () => {
-    await putParameter(
+  it('powers off without running the runner when config.sh fails', async () => {
+    await world.putParameter(
       POOL_PARAMETER,
       JSON.stringify({ token: REGISTRATION_TOKEN, url: 'https://github.com/acme' }),
     );
 
-    const result = await runBootstrap({ STUB_CONFIG_EXIT: '1' });
+    const result = await world.run(BOOTSTRAP, { STUB_CONFIG_EXIT: '1' });
 
-    expect(result.code).not.toBe(0);
-    expect(steps(result.calls).slice(-2)).toEqual(['config.sh', 'shutdown']);
-    expect(result.output).not.toContain(REGISTRATION_TOKEN);
+    expect(steps(result.calls)).toContain('config.sh');
+    expect(steps(result.calls)).not.toContain('Runner.Listener run');
+    expectPoweredOff(result);
   });
 });
 
-describe('runner-bootstrap.sh stopping and failing', () => {
-  it('stops a runner that got no job within JOB_WAIT_SECONDS, then shuts down', async () => {
-    await putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
+describe('runner-bootstrap.sh bounding the runner’s life', () => {
+  it('stops a runner that got no job within JOB_WAIT_SECONDS, waiting for its whole process group', async () => {
+    await world.putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
 
-    const result = await runBootstrap({ JOB_WAIT_SECONDS: '1', STUB_RUN_SLEEP: '30' });
-
-    expect(result.elapsedMs).toBeLessThan(10_000);
-    expect(result.code).not.toBe(0);
-    // The whole runner session is stopped: the stub's sleep does not finish.
-    expect(steps(result.calls).slice(-2)).toEqual(['run.sh', 'shutdown']);
-    expect(result.output).toContain('no job started within 1s');
-  });
-
-  it('lets the runner finish when its job started within JOB_WAIT_SECONDS', async () => {
-    await putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
-
-    const result = await runBootstrap({
-      JOB_WAIT_SECONDS: '2',
-      STUB_RUN_START_JOB: '1',
-      STUB_RUN_SLEEP: '3.5',
+    const result = await world.run(BOOTSTRAP, {
+      JOB_WAIT_SECONDS: '1',
+      STUB_LISTENER_SECONDS: '30',
+      STUB_STUBBORN_JOB: '1',
     });
 
-    expect(result.code).toBe(0);
-    expect(steps(result.calls).slice(-3)).toEqual(['ec2 create-tags', 'run.sh-end', 'shutdown']);
+    expect(result.elapsedMs).toBeLessThan(15_000);
+    expect(result.output).toContain('no job started within 1s: stopping the runner');
+    // The job process ignored SIGTERM: it was killed, and gone before the poweroff.
+    expect(result.output).toContain('did not stop within 2s: killing it');
+    expect(steps(result.calls)).not.toContain('listener-end 0');
+    expect(steps(result.calls)).not.toContain('job-still-running');
+    expectPoweredOff(result);
   });
 
-  it('stops the runner and shuts down when the bootstrap is terminated', async () => {
-    await putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
+  it('lets a runner whose job started within JOB_WAIT_SECONDS finish', async () => {
+    await world.putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
 
-    const result = await runBootstrap({ STUB_RUN_SLEEP: '30' }, { signalAfterMs: 1_000 });
+    const result = await world.run(BOOTSTRAP, {
+      JOB_WAIT_SECONDS: '3',
+      STUB_JOB: '1',
+      STUB_LISTENER_SECONDS: '4',
+    });
+
+    expect(steps(result.calls)).toContain('listener-end 0');
+    expect(result.output).not.toContain('no job started');
+    expectPoweredOff(result);
+  });
+
+  it('stops a listener that retries for ever (exit 2, run.sh restarts it) at MAX_LIFETIME_SECONDS', async () => {
+    await world.putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
+
+    const result = await world.run(BOOTSTRAP, {
+      MAX_LIFETIME_SECONDS: '3',
+      JOB_WAIT_SECONDS: '0',
+      STUB_LISTENER_EXITS: '2',
+      STUB_LISTENER_SECONDS: '0.2',
+    });
+
+    // run.sh started the listener again after each exit 2.
+    expect(
+      steps(result.calls).filter((step) => step === 'Runner.Listener run').length,
+    ).toBeGreaterThanOrEqual(2);
+    expect(result.output).toContain('reached MAX_LIFETIME_SECONDS (3s): stopping the runner');
+    expectPoweredOff(result);
+  });
+
+  it('stops the runner gracefully and powers off when systemd stops the unit (SIGTERM)', async () => {
+    await world.putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
+
+    const result = await world.run(BOOTSTRAP, { STUB_LISTENER_SECONDS: '30' }, { signalAfterMs: 1_500 });
 
     expect(result.elapsedMs).toBeLessThan(10_000);
-    expect(result.code).toBe(143);
-    expect(steps(result.calls).slice(-2)).toEqual(['run.sh', 'shutdown']);
+    expect(result.output).toContain('stopping the runner');
+    expect(result.output).toContain('exit status 143');
+    expectPoweredOff(result);
   });
 
-  it('shuts down when the instance metadata tags are not available', async () => {
-    const result = await runBootstrap({ STUB_TAG_ENVIRONMENT: '' });
+  it('logs and reports a spot interruption notice', async () => {
+    await world.putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
+    world.imds.lifecycle = 'spot';
+    setTimeout(() => (world.imds.spotAction = '{"action":"terminate","time":"2026-11-22T10:02:00Z"}'), 800);
 
-    expect(result.code).not.toBe(0);
-    expect(steps(result.calls)).toEqual([...IMDS_STEPS.slice(0, 4), 'shutdown']);
+    const result = await world.run(BOOTSTRAP, { STUB_LISTENER_SECONDS: '3' });
+
+    expect(result.output.match(/spot interruption notice: terminate at 2026-11-22T10:02:00Z/g)).toHaveLength(
+      1,
+    );
+    expect(argAfter(tagCalls(result, TAG_SPOT_INTERRUPTION)[0], '--tags')).toBe(
+      `Key=${TAG_SPOT_INTERRUPTION},Value=terminate@2026-11-22T10:02:00Z`,
+    );
+    expectPoweredOff(result);
+  });
+});
+
+describe('runner-bootstrap.sh keeping jobs away from the instance role', () => {
+  it('adds an owner-match rule for the runner user with nft when it is installed', async () => {
+    const nftWorld = new World();
+    await nftWorld.create({ nft: true });
+    try {
+      await nftWorld.putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
+      const result = await nftWorld.run(BOOTSTRAP);
+      const uid = spawnSync('id', ['-u', RUNNER_USER], { encoding: 'utf8' }).stdout.trim();
+      const rules = result.calls.find((call) => call.command === 'nft-rules')?.args[0] ?? '';
+      expect(rules).toContain(`meta skuid ${uid} ip daddr 127.0.0.1`);
+      // Debian's nft checks the ruleset's syntax without applying it (.ci/run installs nftables).
+      if (existsSync('/usr/sbin/nft')) {
+        const check = spawnSync('/usr/sbin/nft', ['--check', '-f', '-'], { input: rules, encoding: 'utf8' });
+        expect(check.stderr).toBe('');
+        expect(check.status).toBe(0);
+      }
+      expect(steps(result.calls)).not.toContain('iptables');
+      expect(steps(result.calls)).toContain('Runner.Listener run');
+      expectPoweredOff(result);
+    } finally {
+      await nftWorld.destroy();
+    }
+  });
+
+  it('starts no runner when the firewall rule cannot be added', async () => {
+    await world.putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
+
+    const result = await world.run(BOOTSTRAP, { STUB_FIREWALL: 'fail' });
+
+    expect(result.output).toContain('iptables could not add the rule that keeps jobs away from IMDS');
+    expect(steps(result.calls)).not.toContain(`get-parameter ${INSTANCE_PARAMETER}`);
+    expectPoweredOff(result);
+  });
+
+  it('starts no runner when IMDS still answers the runner user after the rule', async () => {
+    await world.putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
+
+    const result = await world.run(BOOTSTRAP, { STUB_FIREWALL: 'ignore' });
+
+    expect(result.output).toContain(`IMDS still answers ${RUNNER_USER} after the firewall rule`);
+    expect(steps(result.calls)).not.toContain('Runner.Listener run');
+    expectPoweredOff(result);
+  });
+});
+
+describe('runner-bootstrap.sh failing', () => {
+  it('powers off when the instance metadata tags are not available', async () => {
+    delete world.imds.tags[TAG_ENVIRONMENT];
+
+    const result = await world.run(BOOTSTRAP);
+
     expect(result.output).toContain('enable instance metadata tags');
+    expect(steps(result.calls)).toEqual([POWEROFF]);
+    expectPoweredOff(result);
   });
 
-  it('shuts down when RUNNER_DIR holds no runner', async () => {
-    const result = await runBootstrap({ RUNNER_DIR: path.join(dir, 'missing') });
+  it('powers off when IMDS refuses a token', async () => {
+    world.imds.tokenStatus = 403;
 
-    expect(result.code).not.toBe(0);
-    expect(steps(result.calls)).toEqual(['shutdown']);
+    const result = await world.run(BOOTSTRAP);
+
+    expect(result.output).toContain('could not get an IMDSv2 token');
+    expect(steps(result.calls)).toEqual([POWEROFF]);
+    expectPoweredOff(result);
+  });
+
+  it('retries IMDS while it answers errors', async () => {
+    await world.putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
+    world.imds.tokenFailures = 1;
+
+    const result = await world.run(BOOTSTRAP);
+
+    expect(world.imds.requests.slice(0, 2)).toEqual(['PUT /latest/api/token', 'PUT /latest/api/token']);
+    expect(steps(result.calls)).toContain('Runner.Listener run');
+    expectPoweredOff(result);
+  });
+
+  it('powers off when RUNNER_DIR holds no runner', async () => {
+    const result = await world.run(BOOTSTRAP, { RUNNER_DIR: world.file('missing') });
+
     expect(result.output).toContain('no actions runner in');
+    expect(steps(result.calls)).toEqual([POWEROFF]);
+    expectPoweredOff(result);
+  });
+
+  it.each([
+    ['JOB_WAIT_SECONDS', 'soon', 'JOB_WAIT_SECONDS must be a whole number of seconds'],
+    ['RUNNER_USER', 'no user', "RUNNER_USER must be a user name, got 'no user'"],
+    ['RUNNER_USER', 'no-such-user', "RUNNER_USER 'no-such-user' does not exist"],
+  ])('powers off on a bad setting: %s=%s', async (name, value, message) => {
+    const result = await world.run(BOOTSTRAP, { [name]: value });
+
+    expect(result.output).toContain(message);
+    expectPoweredOff(result);
+  });
+
+  it('forces the poweroff when it fails, then terminates the instance through the EC2 API', async () => {
+    await world.putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
+
+    const result = await world.run(BOOTSTRAP, { STUB_POWEROFF: 'fail', STUB_FORCED_POWEROFF: 'fail' });
+
+    expect(steps(result.calls).slice(-3)).toEqual([
+      POWEROFF,
+      'systemctl poweroff --force',
+      'ec2 terminate-instances',
+    ]);
+    const terminate = result.calls.at(-1);
+    expect(argAfter(terminate, '--instance-ids')).toBe(INSTANCE_ID);
+    expect(argAfter(terminate, '--region')).toBe(REGION);
+    expect(result.output).toContain('the clean poweroff failed');
+    expect(result.signal).toBe('SIGTERM');
+  });
+
+  it('forces a poweroff that reported success but did not happen within SHUTDOWN_GRACE_SECONDS', async () => {
+    await world.putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
+
+    const result = await world.run(BOOTSTRAP, { STUB_POWEROFF: 'hang' });
+
+    expect(steps(result.calls).slice(-2)).toEqual([POWEROFF, 'systemctl poweroff --force']);
+    expect(result.output).toContain('the poweroff did not happen: forcing it');
+    expect(result.signal).toBe('SIGTERM');
+  });
+});
+
+describe('runner-bootstrap.sh reboot-guard', () => {
+  it('does nothing on the first boot, and powers off a rebooted instance', async () => {
+    const first = await world.run(BOOTSTRAP, {}, { args: ['reboot-guard'] });
+    expect(first.code).toBe(0);
+    expect(steps(first.calls)).toEqual([]);
+
+    // The runner's boot records its boot id.
+    await world.putParameter(INSTANCE_PARAMETER, JIT_CONFIG);
+    await world.run(BOOTSTRAP);
+    await writeFile(world.logFile, '');
+    const sameBoot = await world.run(BOOTSTRAP, {}, { args: ['reboot-guard'] });
+    expect(sameBoot.code).toBe(0);
+    expect(steps(sameBoot.calls)).toEqual([]);
+
+    await writeFile(world.file('boot_id'), 'second-boot\n');
+    const rebooted = await world.run(BOOTSTRAP, {}, { args: ['reboot-guard'] });
+    expect(rebooted.output).toContain('rebooted after its runner started');
+    expect(steps(rebooted.calls)).toEqual([POWEROFF]);
+    expect(rebooted.signal).toBe('SIGTERM');
   });
 });
 
 describe('job-started.sh', () => {
-  it('tags the instance runner-scaler:job-started with the current UTC time and writes the marker', async () => {
-    const marker = path.join(dir, 'marker');
-    const before = Math.floor(Date.now() / 1000) * 1000;
+  it('leaves the marker with the UTC time in ms, and calls nothing', async () => {
+    const marker = world.file('marker');
+    const before = Date.now();
 
-    const result = await runScript(HOOK, { RUNNER_SCALER_JOB_STARTED_FILE: marker });
+    const result = await world.run(HOOK, { RUNNER_SCALER_JOB_STARTED_FILE: marker });
 
-    const after = Date.now();
     expect(result.code).toBe(0);
-    expect(steps(result.calls)).toEqual([
-      'imds token',
-      'imds instance-id',
-      'imds placement/region',
-      'ec2 create-tags',
-    ]);
-    const tag = result.calls.at(-1);
-    expect(argAfter(tag, '--resources')).toBe(INSTANCE_ID);
-    expect(argAfter(tag, '--region')).toBe(REGION);
-    const match = /^Key=(.+),Value=(.+)$/.exec(argAfter(tag, '--tags') ?? '');
-    expect(match?.[1]).toBe(TAG_JOB_STARTED);
-    const time = match?.[2] ?? '';
-    expect(time).toMatch(ISO_SECOND);
-    expect(Date.parse(time)).toBeGreaterThanOrEqual(before);
-    expect(Date.parse(time)).toBeLessThanOrEqual(after);
-    expect(existsSync(marker)).toBe(true);
+    expect(result.calls).toEqual([]);
+    expect(world.imds.requests).toEqual([]);
+    const written = (await readFile(marker, 'utf8')).trim();
+    expect(written).toMatch(ISO_MS);
+    expect(Date.parse(written)).toBeGreaterThanOrEqual(before - 1);
+    expect(Date.parse(written)).toBeLessThanOrEqual(Date.now());
   });
 
-  it('exits 0 and logs a warning when the tag cannot be written', async () => {
-    const result = await runScript(HOOK, { STUB_FAIL_CREATE_TAGS: '1' });
+  it('exits 0 with a warning when it cannot leave the marker', async () => {
+    const unset = await world.run(HOOK);
+    expect(unset.code).toBe(0);
+    expect(unset.output).toContain('RUNNER_SCALER_JOB_STARTED_FILE is not set');
 
-    expect(result.code).toBe(0);
-    expect(steps(result.calls).at(-1)).toBe('ec2 create-tags');
-    expect(result.output).toContain(`could not tag ${INSTANCE_ID}`);
-    expect(result.output).toContain('UnauthorizedOperation');
+    const unwritable = await world.run(HOOK, {
+      RUNNER_SCALER_JOB_STARTED_FILE: world.file('no/such/dir/marker'),
+    });
+    expect(unwritable.code).toBe(0);
+    expect(unwritable.output).toContain('could not write');
+  });
+});
+
+describe('the systemd units', () => {
+  const units = ['runner-scaler.service', 'runner-scaler-reboot-guard.service'];
+  const unit = (name: string) => readFile(path.join(BOOTSTRAP_DIR, name), 'utf8');
+  const systemdAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
+
+  it('pass systemd-analyze verify', async (context) => {
+    context.skip(!systemdAnalyze, 'systemd-analyze is not installed (.ci/run installs Debian’s systemd)');
+    // ExecStart must exist: point it at the script in this checkout.
+    const dir = world.file('units');
+    await mkdir(dir);
+    for (const name of units) {
+      const text = (await unit(name)).replaceAll('/opt/runner-scaler/runner-bootstrap.sh', BOOTSTRAP);
+      await writeFile(path.join(dir, name), text);
+    }
+    const result = spawnSync(
+      'systemd-analyze',
+      ['verify', '--man=no', ...units.map((n) => path.join(dir, n))],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(result.stdout + result.stderr).toBe('');
+    expect(result.status).toBe(0);
   });
 
-  it('exits 0 without tagging when IMDS does not answer', async () => {
-    const result = await runScript(HOOK, { STUB_INSTANCE_ID: '' });
+  it('run the bootstrap outside cloud-init, ordered after the network and the clock, and power off on every exit', async () => {
+    const text = await unit('runner-scaler.service');
+    expect(text).toMatch(/^Wants=.*network-online\.target.*time-sync\.target/m);
+    expect(text).toMatch(/^After=.*network-online\.target.*time-sync\.target.*cloud-final\.service/m);
+    expect(text).toMatch(/^SuccessAction=poweroff$/m);
+    expect(text).toMatch(/^FailureAction=poweroff$/m);
+    expect(text).toMatch(/^KillMode=mixed$/m);
+    expect(text).toMatch(/^TimeoutStopSec=\d+$/m);
+    expect(text).toMatch(/^StandardOutput=journal\+console$/m);
+    expect(text).toMatch(/^StandardError=journal\+console$/m);
+    expect(text).toMatch(/^UMask=0077$/m);
+    // Started by the user data, never at boot: a reboot starts no runner.
+    expect(text).not.toContain('[Install]');
+    expect(await unit('runner-scaler-reboot-guard.service')).toMatch(/^WantedBy=multi-user\.target$/m);
+    const stop = Number(/^TimeoutStopSec=(\d+)$/m.exec(text)?.[1]);
+    expect(stop).toBeGreaterThan(30); // the bootstrap's default RUNNER_STOP_SECONDS, plus its own exit
+  });
 
-    expect(result.code).toBe(0);
-    expect(steps(result.calls)).not.toContain('ec2 create-tags');
-    expect(result.output).toContain(`not tagged ${TAG_JOB_STARTED}`);
+  it('are started by the example user data without waiting', async () => {
+    const userData = await readFile(path.join(BOOTSTRAP_DIR, 'user-data.sh'), 'utf8');
+    expect(userData).toContain('systemctl start --no-block runner-scaler.service');
   });
 });
 
 describe('shell scripts', () => {
   const shellcheck = spawnSync('bash', ['-c', 'command -v shellcheck']).status === 0;
+  const scripts = async () =>
+    (await readdir(BOOTSTRAP_DIR))
+      .filter((file) => file.endsWith('.sh'))
+      .map((file) => path.join(BOOTSTRAP_DIR, file));
 
-  it('pass shellcheck', (context) => {
+  it('pass shellcheck', async (context) => {
     context.skip(!shellcheck, 'shellcheck is not installed (.ci/run installs it with apt-get)');
-    const result = spawnSync('shellcheck', [BOOTSTRAP, HOOK], { encoding: 'utf8' });
+    const result = spawnSync('shellcheck', await scripts(), { encoding: 'utf8' });
     expect(result.stdout + result.stderr).toBe('');
     expect(result.status).toBe(0);
   });
 
-  it('are executable and use bash strict mode', async () => {
-    for (const script of [BOOTSTRAP, HOOK]) {
+  it('are executable and use strict mode without tracing', async () => {
+    for (const script of await scripts()) {
       const text = await readFile(script, 'utf8');
-      expect(text.startsWith('#!/usr/bin/env bash\n')).toBe(true);
+      expect(text.startsWith('#!/usr/bin/env bash\n') || text.startsWith('#!/bin/bash\n')).toBe(true);
       expect(text).toMatch(/^set -euo pipefail$/m);
       expect(text).not.toMatch(/^\s*set -[a-z]*x/m);
-      expect(spawnSync('test', ['-x', script]).status).toBe(0);
+      expect(existsSync(script) && spawnSync('test', ['-x', script]).status).toBe(0);
     }
   });
 });

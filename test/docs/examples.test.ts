@@ -102,11 +102,12 @@ describe('examples/launch-template/cloudformation.yml', () => {
     expect(data.MetadataOptions).toMatchObject({
       HttpEndpoint: 'enabled',
       HttpTokens: 'required',
+      HttpPutResponseHopLimit: 1,
       InstanceMetadataTags: 'enabled',
     });
     const userData = (data.UserData as { 'Fn::Base64': { 'Fn::Sub': string } })['Fn::Base64']['Fn::Sub'];
     expect(userData).toMatch(/^#!\/bin\/bash\n/);
-    expect(userData).toContain('exec /opt/runner-scaler/runner-bootstrap.sh');
+    expect(userData).toContain('systemctl start --no-block runner-scaler.service');
     expect(data.IamInstanceProfile).toEqual({ Arn: { 'Fn::GetAtt': 'InstanceProfile.Arn' } });
   });
 
@@ -165,8 +166,12 @@ describe('examples/launch-template/cloudformation.yml', () => {
         Tags: [{ Key: 'runner-scaler:environment', Value: { Ref: 'Environment' } }],
       },
     ]);
-    expect(statement('PassTheRunnerRole')?.Resource).toBe('arn:aws:iam::*:role/<env>-runner');
+    expect(statement('PassTheRunnerRole')?.Resource).toBe('arn:*:iam::*:role<role-path><env>-runner');
     expect(resources.InstanceRole?.Properties.RoleName).toEqual({ 'Fn::Sub': '${Environment}-runner' });
+    expect(resources.InstanceRole?.Properties.Path).toEqual({ Ref: 'RolePath' });
+    expect(resources.RunnerSecurityGroup?.Properties.Tags).toEqual([
+      { Key: 'runner-scaler:environment', Value: { Ref: 'Environment' } },
+    ]);
   });
 
   it('lets only GitHub OIDC tokens for the given subjects assume the scaler role', () => {
@@ -183,8 +188,10 @@ describe('examples/launch-template/cloudformation.yml', () => {
         },
         Action: 'sts:AssumeRoleWithWebIdentity',
         Condition: {
-          StringEquals: { 'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com' },
-          StringLike: { 'token.actions.githubusercontent.com:sub': { Ref: 'GitHubSubjects' } },
+          StringEquals: {
+            'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com',
+            'token.actions.githubusercontent.com:sub': { Ref: 'GitHubSubjects' },
+          },
         },
       },
     ]);

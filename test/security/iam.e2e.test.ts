@@ -1,23 +1,20 @@
 // Least privilege, measured: dist/index.js runs every mode against the emulator (JIT and token registration,
 // RunInstances and CreateFleet pools, spot with on-demand fallback, dry run, removal of orphans, ghosts and
 // leaked parameters, idle tags set and cleared, event-driven scale-up), the instance simulator boots the
-// instances, and the AWS actions in the call log are compared with the example policies, parsed from
-// examples/iam/. Every permission AWS checks for the calls made is granted, and every granted permission
-// is needed. A small evaluator also runs each call (with its real parameters) through the policy.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+// instances, and the AWS calls in the call log are compared with the example policies, parsed from
+// examples/iam/: every permission check AWS makes for the calls the action sent, with their real parameters, is
+// decided by an independent IAM policy simulator (@cloud-copilot/iam-simulate), and every granted permission is
+// needed. The neighbouring requests the policies must refuse are in iam-simulation.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parameterName, poolParameterName } from '../../src/contract.js';
+import { parameterName } from '../../src/contract.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { runAction, type ActionRun } from '../../emulator/run-action.js';
 import {
-  allows,
-  allowingStatements,
   authorizationRequests,
+  exampleDeployment,
   grantedActions,
   readPolicy,
-  tagContext,
-  type AuthorizationRequest,
+  simulate,
   type AwsCall,
   type Deployment,
 } from './iam-policy.js';
@@ -26,7 +23,6 @@ const MIN = 60_000;
 const TOKEN = 'ghs_iam_e2e_token_0123456789';
 const ENV = 'ci';
 const ACCOUNT = '123456789012';
-const ENV_TAG = 'runner-scaler:environment';
 
 const POOLS = `
 environment: ${ENV}
@@ -201,11 +197,19 @@ const actionsOf = (caller: 'action' | 'instance') =>
 const sorted = (values: Iterable<string>) => [...values].sort();
 
 const deployment = (call: (typeof awsCalls)[number]): Deployment => ({
-  account: ACCOUNT,
-  launchTemplateTags: { [ENV_TAG]: ENV },
-  instanceRoleArn: `arn:aws:iam::${ACCOUNT}:role/${ENV}-runner`,
+  ...exampleDeployment(ENV),
   instanceTags: (id) => call.tags.get(id),
 });
+
+/**
+ * Permissions AWS checks inside another call rather than as calls of their own: iam:PassRole and the Spot
+ * service-linked role inside a launch, ssm:AddTagsToResource inside a PutParameter with Tags.
+ */
+const CHECKED_INSIDE_CALLS = new Set([
+  'iam:PassRole',
+  'iam:CreateServiceLinkedRole',
+  'ssm:AddTagsToResource',
+]);
 
 describe('least privilege', () => {
   it('the run set exercised every mode and every kind of removal', () => {
@@ -232,13 +236,10 @@ describe('least privilege', () => {
     expect(emulator.ec2.instances({ environment: 'other' }).every((i) => i.state === 'running')).toBe(true);
   });
 
-  it('the action calls exactly the AWS actions its policy grants, apart from permissions AWS checks inside a launch', () => {
+  it('the action calls exactly the AWS actions its policy grants, apart from permissions checked inside calls', () => {
     const called = actionsOf('action');
     const granted = grantedActions(actionPolicy);
-    // Not API calls of their own: AWS checks them when RunInstances/CreateFleet launch with an instance
-    // profile (iam:PassRole) and spot instances the first time (the Spot service-linked role).
-    const checkedInsideLaunch = new Set(['iam:PassRole', 'iam:CreateServiceLinkedRole']);
-    expect(sorted(called)).toEqual(sorted([...granted].filter((a) => !checkedInsideLaunch.has(a))));
+    expect(sorted(called)).toEqual(sorted([...granted].filter((a) => !CHECKED_INSIDE_CALLS.has(a))));
     expect(sorted(called)).toEqual([
       'ec2:CreateFleet',
       'ec2:CreateTags',
@@ -252,267 +253,44 @@ describe('least privilege', () => {
     ]);
   });
 
-  it('every permission check of every call is allowed, and every statement of the policy is used', () => {
+  it('every permission check of every call is allowed by the simulator, and every Allow statement is used', async () => {
     const used = new Set<string>();
     const refused: string[] = [];
+    const checked = new Set<string>();
     for (const call of awsCalls) {
       for (const request of authorizationRequests(call, deployment(call))) {
-        const statements = allowingStatements(actionPolicy, request);
-        if (statements.length === 0) refused.push(`${call.action}: ${JSON.stringify(request)}`);
-        for (const statement of statements) used.add(statement.Sid ?? '?');
+        checked.add(request.action);
+        const decision = await simulate(actionPolicy, request);
+        if (decision.result !== 'Allowed') refused.push(`${call.action}: ${JSON.stringify(request)}`);
+        for (const sid of decision.allowedBy) used.add(sid);
       }
     }
     expect(refused).toEqual([]);
-    expect(sorted(used)).toEqual(sorted(actionPolicy.Statement.map((s) => s.Sid ?? '?')));
-    const checked = new Set(
-      awsCalls.flatMap((call) => authorizationRequests(call, deployment(call)).map((r) => r.action)),
-    );
+    const allows = actionPolicy.Statement.filter((s) => s.Effect === 'Allow').map((s) => s.Sid ?? '?');
+    expect(sorted(used)).toEqual(sorted(allows));
     expect(sorted(checked)).toEqual(sorted(grantedActions(actionPolicy)));
   });
 
-  it('the instances call exactly what the instance role grants', () => {
-    expect(sorted(actionsOf('instance'))).toEqual(sorted(grantedActions(instancePolicy)));
-    expect(sorted(actionsOf('instance'))).toEqual([
-      'ec2:CreateTags',
-      'ssm:DeleteParameter',
-      'ssm:GetParameter',
-    ]);
-  });
-});
-
-describe('the policies refuse what is not ours', () => {
-  const ec2 = (resource: string) => `arn:aws:ec2:eu-west-1:${ACCOUNT}:${resource}`;
-  const ssm = (name: string) => `arn:aws:ssm:eu-west-1:${ACCOUNT}:parameter${name}`;
-  const own = tagContext('aws:ResourceTag', { [ENV_TAG]: ENV });
-  const foreign = tagContext('aws:ResourceTag', { [ENV_TAG]: 'other' });
-
-  it.each<[string, AuthorizationRequest, boolean]>([
-    [
-      'terminate an own instance',
-      { action: 'ec2:TerminateInstances', resource: ec2('instance/i-1'), context: own },
-      true,
-    ],
-    [
-      'terminate another environment’s instance',
-      { action: 'ec2:TerminateInstances', resource: ec2('instance/i-1'), context: foreign },
-      false,
-    ],
-    [
-      'terminate an untagged instance',
-      { action: 'ec2:TerminateInstances', resource: ec2('instance/i-1') },
-      false,
-    ],
-    [
-      'stop an own instance',
-      { action: 'ec2:StopInstances', resource: ec2('instance/i-1'), context: own },
-      false,
-    ],
-    [
-      'mark an own instance idle',
-      {
-        action: 'ec2:CreateTags',
-        resource: ec2('instance/i-1'),
-        context: { ...own, 'aws:TagKeys': ['runner-scaler:idle-since'] },
-      },
-      true,
-    ],
-    [
-      'mark another environment’s instance idle',
-      {
-        action: 'ec2:CreateTags',
-        resource: ec2('instance/i-1'),
-        context: { ...foreign, 'aws:TagKeys': ['runner-scaler:idle-since'] },
-      },
-      false,
-    ],
-    [
-      're-tag an own instance into another environment',
-      {
-        action: 'ec2:CreateTags',
-        resource: ec2('instance/i-1'),
-        context: { ...own, 'aws:TagKeys': [ENV_TAG] },
-      },
-      false,
-    ],
-    [
-      'remove the environment tag',
-      {
-        action: 'ec2:DeleteTags',
-        resource: ec2('instance/i-1'),
-        context: { ...own, 'aws:TagKeys': [ENV_TAG] },
-      },
-      false,
-    ],
-    [
-      'launch untagged instances',
-      { action: 'ec2:RunInstances', resource: ec2('instance/*'), context: {} },
-      false,
-    ],
-    [
-      'launch instances for another environment',
-      {
-        action: 'ec2:RunInstances',
-        resource: ec2('instance/*'),
-        context: { [`aws:RequestTag/${ENV_TAG}`]: 'other' },
-      },
-      false,
-    ],
-    [
-      'launch from an untagged launch template',
-      { action: 'ec2:RunInstances', resource: ec2('launch-template/lt-1') },
-      false,
-    ],
-    [
-      'tag at launch for another environment',
-      {
-        action: 'ec2:CreateTags',
-        resource: ec2('instance/*'),
-        context: { 'ec2:CreateAction': 'RunInstances', [`aws:RequestTag/${ENV_TAG}`]: 'other' },
-      },
-      false,
-    ],
-    [
-      'pass another role',
-      {
-        action: 'iam:PassRole',
-        resource: `arn:aws:iam::${ACCOUNT}:role/admin`,
-        context: { 'iam:PassedToService': 'ec2.amazonaws.com' },
-      },
-      false,
-    ],
-    [
-      'pass the runner role to another service',
-      {
-        action: 'iam:PassRole',
-        resource: `arn:aws:iam::${ACCOUNT}:role/${ENV}-runner`,
-        context: { 'iam:PassedToService': 'lambda.amazonaws.com' },
-      },
-      false,
-    ],
-    [
-      'write another environment’s parameter',
-      { action: 'ssm:PutParameter', resource: ssm('/runner-scaler/other/i-1') },
-      false,
-    ],
-    [
-      'delete a parameter outside the path',
-      { action: 'ssm:DeleteParameters', resource: ssm('/prod/db-password') },
-      false,
-    ],
-    [
-      'read a JIT config back',
-      { action: 'ssm:GetParameter', resource: ssm(`/runner-scaler/${ENV}/i-1`) },
-      false,
-    ],
-    [
-      'list another environment’s parameters',
-      { action: 'ssm:GetParametersByPath', resource: ssm('/runner-scaler/other') },
-      false,
-    ],
-  ])('action role: %s → %s', (_name, request, allowed) => {
-    expect(allows(actionPolicy, request)).toBe(allowed);
+  it('the instances call what the instance role grants; only the self-termination fallback was not needed', () => {
+    const granted = grantedActions(instancePolicy);
+    const called = actionsOf('instance');
+    expect(sorted(called)).toEqual(['ec2:CreateTags', 'ssm:DeleteParameter', 'ssm:GetParameter']);
+    expect(sorted([...granted].filter((a) => !called.has(a)))).toEqual(['ec2:TerminateInstances']);
   });
 
-  const self = `arn:aws:ec2:eu-west-1:${ACCOUNT}:instance/i-0aaaaaaaaaaaaaaaa`;
-  const instanceContext = { 'ec2:SourceInstanceARN': self };
-  it.each<[string, AuthorizationRequest, boolean]>([
-    [
-      'read its JIT config',
-      { action: 'ssm:GetParameter', resource: ssm(parameterName(ENV, 'i-0aaaaaaaaaaaaaaaa')) },
-      true,
-    ],
-    [
-      'delete its JIT config',
-      { action: 'ssm:DeleteParameter', resource: ssm(parameterName(ENV, 'i-0aaaaaaaaaaaaaaaa')) },
-      true,
-    ],
-    [
-      'read the pool registration',
-      { action: 'ssm:GetParameter', resource: ssm(poolParameterName(ENV, 'tokens')) },
-      true,
-    ],
-    [
-      'delete the pool registration',
-      { action: 'ssm:DeleteParameter', resource: ssm(poolParameterName(ENV, 'tokens')) },
-      false,
-    ],
-    [
-      'read another environment’s JIT config',
-      { action: 'ssm:GetParameter', resource: ssm(parameterName('other', 'i-0aaaaaaaaaaaaaaaa')) },
-      false,
-    ],
-    [
-      'write a parameter',
-      { action: 'ssm:PutParameter', resource: ssm(parameterName(ENV, 'i-0aaaaaaaaaaaaaaaa')) },
-      false,
-    ],
-    [
-      'tag itself job-started',
-      {
-        action: 'ec2:CreateTags',
-        resource: self,
-        context: { ...instanceContext, ...own, 'aws:TagKeys': ['runner-scaler:job-started'] },
-      },
-      true,
-    ],
-    [
-      'tag another instance job-started',
-      {
-        action: 'ec2:CreateTags',
-        resource: ec2('instance/i-0bbbbbbbbbbbbbbbb'),
-        context: { ...instanceContext, ...own, 'aws:TagKeys': ['runner-scaler:job-started'] },
-      },
-      false,
-    ],
-    [
-      'tag itself idle-since',
-      {
-        action: 'ec2:CreateTags',
-        resource: self,
-        context: { ...instanceContext, ...own, 'aws:TagKeys': ['runner-scaler:idle-since'] },
-      },
-      false,
-    ],
-    [
-      'terminate itself',
-      { action: 'ec2:TerminateInstances', resource: self, context: { ...instanceContext, ...own } },
-      false,
-    ],
-  ])('instance role: %s → %s', (_name, request, allowed) => {
-    // aws:ARN is the resource's ARN in EC2's request context.
-    const withArn = { ...request, context: { ...request.context, 'aws:ARN': request.resource } };
-    expect(allows(instancePolicy, withArn)).toBe(allowed);
-  });
-});
-
-describe('the documented policies', () => {
-  const read = (file: string) => readFileSync(path.resolve(import.meta.dirname, '../..', file), 'utf8');
-
-  it("bootstrap/README.md shows the instance role's policy file", () => {
-    const documented = /The instance role[^]*?```json\n([^]*?)```/.exec(read('bootstrap/README.md'))?.[1];
-    expect(JSON.parse(documented ?? 'null')).toEqual(
-      JSON.parse(read('examples/iam/instance-role-policy.json')),
-    );
-  });
-
-  it('docs/security.md explains every statement of both policies', () => {
-    const doc = read('docs/security.md');
-    for (const policy of [actionPolicy, instancePolicy]) {
-      for (const statement of policy.Statement)
-        expect(doc).toMatch(new RegExp(`\\| \`${statement.Sid}\` +\\|`));
-    }
-  });
-
-  it('the policies are valid JSON with <env> as their only placeholder', () => {
-    for (const file of ['examples/iam/runner-scaler-policy.json', 'examples/iam/instance-role-policy.json']) {
-      const text = read(file);
-      const policy = JSON.parse(text) as { Version: string };
-      expect(policy.Version).toBe('2012-10-17');
-      expect(text.match(/<[^>]*>/g)?.every((p) => p === '<env>')).toBe(true);
-      // ${…} only for IAM's own policy variables.
-      expect(text.match(/\$\{[^}]*\}/g) ?? []).toEqual(
-        file.includes('instance') ? ['${ec2:SourceInstanceARN}'] : [],
-      );
+  it('every JIT config was written tagged with its instance', () => {
+    const puts = awsCalls.filter((c) => c.action === 'PutParameter');
+    const jit = puts.filter((c) => /\/i-[0-9a-f]+$/.test(String((c.json as { Name?: string }).Name)));
+    expect(jit.length).toBeGreaterThan(0);
+    for (const call of jit) {
+      const body = call.json as {
+        Name: string;
+        Tags?: { Key: string; Value: string }[];
+        Overwrite?: boolean;
+      };
+      const id = body.Name.split('/').at(-1);
+      expect(body.Tags, body.Name).toEqual([{ Key: 'runner-scaler:instance-id', Value: id }]);
+      expect(body.Overwrite ?? false).toBe(false);
     }
   });
 });
