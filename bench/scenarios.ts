@@ -65,6 +65,7 @@ export function pools(registration: 'jit' | 'token'): string {
   return `
 environment: ${ENVIRONMENT}
 github: { organization: ${ORG} }
+coordination: { table: runner-scaler }
 defaults:
   region: ${REGION}
   launchTemplate: runner
@@ -158,10 +159,37 @@ function seedFleet(emulator: Emulator, shape: FleetShape): void {
     });
   }
   for (let i = 0; i < shape.leaked; i++) {
+    // Written long ago (a parameter younger than bootTimeout may belong to an instance not listed yet).
     emulator.ssm.put(parameterName(ENVIRONMENT, goneInstanceId()), randomBytes(48).toString('base64'), {
       region: REGION,
+      lastModified: ago(60 * MIN),
     });
   }
+}
+
+/**
+ * The coordination store's calls: a run that may launch takes the lease (a conditional PutItem), reads the
+ * environment's records (one Query) and releases the lease (DeleteItem); each launch is recorded twice (its
+ * intent before the call, its instances after). A run that does not launch only reads the records.
+ */
+function coordinationCalls(launching: boolean, launches = 0): MinimumCall[] {
+  const query = {
+    service: 'dynamodb' as const,
+    operation: 'Query',
+    minimum: 1,
+    note: 'the records, one page',
+  };
+  if (!launching) return [query];
+  return [
+    {
+      service: 'dynamodb',
+      operation: 'PutItem',
+      minimum: 1 + 2 * launches,
+      note: launches ? 'the lease, and each launch recorded before and after' : 'the lease',
+    },
+    query,
+    { service: 'dynamodb', operation: 'DeleteItem', minimum: 1, note: 'the lease released' },
+  ];
 }
 
 // ---------------------------------------------------------------- scenarios
@@ -201,6 +229,7 @@ function burst(registration: 'jit' | 'token', size: number): Scenario {
       };
     },
     minimum: [
+      ...coordinationCalls(true, 1),
       { service: 'github', operation: OP.listJobs, minimum: jobPages, note: '100 jobs per page' },
       { service: 'github', operation: OP.listRunners, minimum: 1 },
       { service: 'ssm', operation: 'DescribeParameters', minimum: 1 },
@@ -271,11 +300,12 @@ function drain(size: number): Scenario {
         minimum: parameterPages,
         note: '50 per page',
       },
+      ...coordinationCalls(false),
       {
         service: 'ec2',
         operation: 'DescribeInstances',
-        minimum: 1 + pages(size, 1000),
-        note: 'the listing, and the re-check before unregistering (1000 per page by the environment tag)',
+        minimum: 1 + batches(size, 5),
+        note: 'the listing, and a re-check before each group of 5 unregisters (at the paced write rate, each DELETE goes out within 2 s of its evidence)',
       },
       { service: 'github', operation: OP.deleteRunner, minimum: size, note: 'one per runner, no batch API' },
       {
@@ -339,9 +369,16 @@ function fleetReads(shape: FleetShape): MinimumCall[] {
     {
       service: 'ec2',
       operation: 'DescribeInstances',
-      minimum: pages(instances, 1000) + (shape.orphans > 0 ? pages(shape.orphans, 1000) : 0),
-      note: shape.orphans > 0 ? 'the listing and the re-check of the orphans' : '1000 per page',
+      minimum:
+        pages(instances, 1000) +
+        (shape.orphans > 0 ? pages(shape.orphans, 200) : 0) +
+        (shape.ghosts > 0 ? pages(shape.ghosts, 200) : 0),
+      note:
+        shape.orphans + shape.ghosts > 0
+          ? 'the listing (1000 per page), the re-check of the orphans and the lookup of the ghosts’ instances by id (200 ids per filter)'
+          : '1000 per page',
     },
+    ...coordinationCalls(true),
   ];
 }
 

@@ -11,6 +11,7 @@ const MIN = 60_000;
 const POOLS = `
 environment: demo
 github: { organization: acme }
+coordination: { table: runner-scaler }
 defaults:
   region: eu-west-1
   launchTemplate: runner-linux

@@ -104,11 +104,21 @@ export interface Emulator {
     instances(filter?: { environment?: string; state?: Ec2InstanceState }): InstanceView[];
     instance(id: string): InstanceView | undefined;
     setCapacity(limit: number | Record<string, number> | undefined, market?: Market): void;
+    /** New instances are missing from listings filtered by tag (and from lookups by id) for this long. */
+    setListingLag(listingMs: number, lookupMs?: number): void;
   };
   ssm: {
     parameters(region?: string): ParameterView[];
     parameter(name: string, region?: string): ParameterView | undefined;
-    put(name: string, value: string, options?: { type?: ParameterType; region?: string }): void;
+    put(
+      name: string,
+      value: string,
+      options?: {
+        type?: ParameterType;
+        region?: string;
+        /** Wall clock; default now. */ lastModified?: Date;
+      },
+    ): void;
     delete(name: string, region?: string): boolean;
     setShortPages(on: boolean): void;
     /** See SsmOptions.describeFiltersEachPage. */

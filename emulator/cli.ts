@@ -2,11 +2,14 @@
 // client needs and runs until SIGINT/SIGTERM. Its control API under /_emulator/ queues runs, seeds
 // instances, advances time and shows the state and the call log.
 import { parseArgs } from 'node:util';
-import { startEmulator } from './index.js';
+import { DEFAULT_COORDINATION_TABLE, startEmulator } from './index.js';
 
 const USAGE = `usage: cli.ts [--port N] [--host H] [--region R] [--org NAME]... [--repo OWNER/NAME]...
-              [--speed N] [--budgets] [--latency-ms N] [--latency-per-kb-ms N] [--no-simulator]
-              [--busy-lag-ms N]`;
+              [--table NAME]... [--speed N] [--budgets] [--latency-ms N] [--latency-per-kb-ms N]
+              [--no-simulator] [--busy-lag-ms N]
+
+  --table NAME   a DynamoDB table for the coordination store (the pools file's coordination.table), in
+                 --region; the table runner-scaler is always there`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -16,6 +19,7 @@ async function main(): Promise<void> {
       region: { type: 'string', default: 'us-east-1' },
       org: { type: 'string', multiple: true, default: [] },
       repo: { type: 'string', multiple: true, default: [] },
+      table: { type: 'string', multiple: true, default: [] },
       speed: { type: 'string' },
       budgets: { type: 'boolean', default: false },
       'latency-ms': { type: 'string', default: '0' },
@@ -45,6 +49,9 @@ async function main(): Promise<void> {
     ...(perKb !== undefined ? { latencyPerKbMs: { ec2: Number(perKb) } } : {}),
     simulator: !values['no-simulator'],
     github: { orgs: values.org, repos: values.repo, busyLagMs: Number(values['busy-lag-ms']) },
+    dynamodb: {
+      tables: [DEFAULT_COORDINATION_TABLE, ...values.table].map((name) => ({ name, ttlAttribute: 'ttl' })),
+    },
   });
 
   console.log('# runner-scaler emulator (EC2, SSM, GitHub) is running; use these variables:');

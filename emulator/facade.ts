@@ -1,6 +1,7 @@
 // The Emulator handle's views of the three services, for tests and scenarios.
 import { TAG_ENVIRONMENT } from '../src/contract.js';
 import type { Emulator } from './api.js';
+import type { Clock } from './clock.js';
 import type { Ec2Service } from './ec2/index.js';
 import type { GitHubService } from './github/index.js';
 import type { SsmService } from './ssm/index.js';
@@ -17,15 +18,20 @@ export function ec2Facade(ec2: Ec2Service): Emulator['ec2'] {
     },
     instance: (id) => ec2.instance(id),
     setCapacity: (limit, market) => ec2.setCapacity(limit, market),
+    setListingLag: (listingMs, lookupMs) => ec2.setListingLag(listingMs, lookupMs),
   };
 }
 
-export function ssmFacade(ssm: SsmService, region: string): Emulator['ssm'] {
+export function ssmFacade(ssm: SsmService, region: string, clock: Clock): Emulator['ssm'] {
   return {
     parameters: (parameterRegion) => ssm.parameters(parameterRegion),
     parameter: (name, parameterRegion) => ssm.parameter(name, parameterRegion),
     put(name, value, putOptions) {
-      ssm.put(putOptions?.region ?? region, name, value, putOptions?.type ?? 'SecureString');
+      // A wall-clock modification time is kept in emulator time, so that advance() ages it too.
+      const modified = putOptions?.lastModified
+        ? putOptions.lastModified.getTime() + clock.offset()
+        : undefined;
+      ssm.put(putOptions?.region ?? region, name, value, putOptions?.type ?? 'SecureString', modified);
     },
     delete: (name, parameterRegion) => ssm.delete(parameterRegion ?? region, name),
     setShortPages: (on) => ssm.setShortPages(on),

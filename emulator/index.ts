@@ -20,6 +20,9 @@ import { createState, type Service } from './state.js';
 import { startSpeedTicker } from './ticker.js';
 
 export type * from './api.js';
+
+/** The coordination table the emulator has from the start (the demo's and the tests' pools files name it). */
+export const DEFAULT_COORDINATION_TABLE = 'runner-scaler';
 export type { CallLogEntry, EmulatorRequest } from './context.js';
 export type * from './github/scaleset/index.js';
 export type { DynamoDbOptions, DynamoDbService, DynamoDbTableSpec } from './dynamodb/index.js';
@@ -98,7 +101,11 @@ function createServices(
   // The coordination store's table exists from the start, like the one the CloudFormation example creates.
   const dynamodb = createDynamoDbService(
     { clock: ctx.clock, defaultRegion: ctx.defaultRegion, accountId: ctx.accountId },
-    { timeAttributes: STORE_TIME_ATTRIBUTES, ...options.dynamodb },
+    {
+      timeAttributes: STORE_TIME_ATTRIBUTES,
+      tables: [{ name: DEFAULT_COORDINATION_TABLE, region: ctx.defaultRegion, ttlAttribute: 'ttl' }],
+      ...options.dynamodb,
+    },
   );
   return { ec2, ssm, github, simulator, faults, dynamodb };
 }
@@ -150,7 +157,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     latencyMs,
     latencyPerKbMs,
     ec2: ec2Facade(services.ec2),
-    ssm: ssmFacade(services.ssm, region),
+    ssm: ssmFacade(services.ssm, region, clock),
     github: githubFacade(services.github, state),
     seedInstance: seed,
     onCall(observer) {

@@ -2,7 +2,8 @@
 // code defends it (concurrent triggers from different repositories, EC2 listing lag, GitHub's busy lag, a
 // crash between two calls). Each runs dist/index.js (or another bundle, to show it failing before a fix)
 // against a fresh emulator and reports the promises it saw broken, read from the emulator's state.
-import { TAG_ENVIRONMENT, TAG_IDLE_SINCE, TAG_POOL } from '../src/contract.js';
+import { TAG_ENVIRONMENT, TAG_IDLE_SINCE, TAG_JOB_STARTED, TAG_POOL } from '../src/contract.js';
+import { tagValueFromWall } from '../emulator/state.js';
 import { runAction, type ActionRun, type RunOptions } from '../emulator/run-action.js';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator/index.js';
 import type { Violation } from './invariants.js';
@@ -16,6 +17,8 @@ export const LINUX = ['self-hosted', 'linux', 'x64'];
 export interface AdversarialOptions {
   /** The bundle to run; default dist/index.js. */
   action?: string;
+  /** The bundle predates the coordination store: its pools files have no `coordination` key. */
+  beforeCoordination?: boolean;
 }
 
 export interface AdversarialResult {
@@ -63,7 +66,7 @@ export async function stage(options: AdversarialOptions, emulatorOptions: Emulat
     run: (mode, pools, extra = {}) =>
       runAction({
         url: emulator.url,
-        pools,
+        pools: options.beforeCoordination ? pools.replace(/^coordination:.*\n/m, '') : pools,
         secrets: () => emulator.issuedSecrets(),
         runId: runIds++,
         ...extra,
@@ -79,6 +82,7 @@ export function poolsFile(linux: string, extra = ''): string {
   return `
 environment: ${ENV}
 github: { organization: acme }
+coordination: { table: runner-scaler }
 defaults:
   region: ${REGION}
   launchTemplate: runner
@@ -395,8 +399,8 @@ const endlessChurn: AdversarialScenario = {
   name: 'bootTimeout shorter than the real boot: launch, time out, launch again',
   promise: 'fail loudly instead of churning',
   async run(options) {
-    // The instances take 6 minutes to come online; the pool gives them 4.
-    const s = await stage(options, { simulator: { bootDelayMs: 6 * MIN, runnerStartMs: 3_000 } });
+    // The instances never come online within the hour (a broken image, a boot far longer than bootTimeout).
+    const s = await stage(options, { simulator: { bootDelayMs: 90 * MIN, runnerStartMs: 3_000 } });
     try {
       const pools = poolsFile('    max: 4\n    bootTimeout: 4m');
       s.emulator.github.queueRun({ repository: 'acme/app', jobs: [{ labels: LINUX }] });
@@ -502,6 +506,111 @@ const singleOfflineSighting: AdversarialScenario = {
   },
 };
 
+// ---------------------------------------------------------------- 5: EC2 lists a new instance late
+
+const listingLag: AdversarialScenario = {
+  name: 'EC2 lists a new instance a minute late; a scale-down and a reconcile right after the launch',
+  promise: 'never remove on a single listing; never run more than max',
+  async run(options) {
+    const s = await stage(options);
+    try {
+      s.emulator.ec2.setListingLag(60_000);
+      const peaks = trackPeaks(s.emulator);
+      const pools = poolsFile('    max: 1');
+      s.emulator.github.queueRun({ repository: 'acme/app', jobs: [{ labels: LINUX, durationMs: 10 * MIN }] });
+      const up = await s.run('scale-up', pools);
+      const launched = s.emulator.ec2.instances({ environment: ENV })[0];
+      const runnerName = `${ENV}-${launched?.id ?? '?'}`;
+      await s.run('scale-down', pools);
+      const runnerKept = s.emulator.github.runner(runnerName) !== undefined;
+      const parameterKept =
+        s.emulator.ssm.parameter(`/runner-scaler/${ENV}/${launched?.id ?? '?'}`, REGION) !== undefined;
+      s.emulator.github.queueRun({ repository: 'acme/app', jobs: [{ labels: LINUX, durationMs: 10 * MIN }] });
+      await s.run('reconcile', pools);
+      const peak = peaks.get('linux') ?? 0;
+      return {
+        violations: [
+          ...violation(
+            up.exitCode === 0 && launched !== undefined,
+            'the first run launched',
+            up.errors.join('; '),
+          ),
+          ...violation(runnerKept, 'the new runner is not a ghost', `${runnerName} unregistered`),
+          ...violation(
+            parameterKept,
+            'its JIT config is not a leak',
+            'parameter deleted before the instance read it',
+          ),
+          ...violation(peak <= 1, 'never more instances than max', `${peak} live, max 1`),
+        ],
+        facts: {
+          'runner kept': String(runnerKept),
+          'parameter kept': String(parameterKept),
+          'peak live (max 1)': peak,
+        },
+      };
+    } finally {
+      await s.stop();
+    }
+  },
+};
+
+// ---------------------------------------------------------------- 9: the instance's clock
+
+/**
+ * An instance seen without a runner past bootTimeout (an orphan). Its runner registers and takes a job right
+ * after the scaler's lookup by name found none; the job-started tag it writes has one-second precision and a
+ * clock 3 s behind the scaler's, so its time reads earlier than the moment the scaler planned.
+ */
+const skewedJobStart: AdversarialScenario = {
+  name: 'a job starts on an orphan right after its runner lookup, the instance clock 3 s behind',
+  promise: 'never kill a running job',
+  async run(options) {
+    const s = await stage(options, { github: { busyLagMs: 60_000, deleteDuringBusyLag: 'kills-job' } });
+    try {
+      const seeded = s.emulator.seedInstance({ environment: ENV, pool: 'linux', launchTime: ago(30 * MIN) });
+      const id = seeded.instanceId;
+      s.emulator.faults.inject({
+        service: 'github',
+        action: 'GET /orgs/{org}/actions/runners',
+        match: (request) => request.query.get('name') === `${ENV}-${id}`,
+        times: 1,
+        afterCall() {
+          const instance = s.emulator.state.instances.get(id);
+          const view = s.emulator.github.addRunner({
+            name: `${ENV}-${id}`,
+            status: 'online',
+            labels: LINUX,
+            instanceId: id,
+          });
+          const runner = s.emulator.state.runners.get(view.id);
+          if (!instance || !runner) return;
+          s.emulator.simulator.adopt(instance, 'idle', runner);
+          s.emulator.github.queueRun({
+            repository: 'acme/app',
+            jobs: [{ labels: LINUX, durationMs: 5 * MIN }],
+          });
+          const skewed = new Date(Math.floor((Date.now() - 3_000) / 1000) * 1000)
+            .toISOString()
+            .replace('.000', '');
+          instance.tags.set(TAG_JOB_STARTED, tagValueFromWall(skewed, s.emulator.clock.offset()));
+        },
+      });
+      await s.run('reconcile', poolsFile('    max: 4'));
+      const killed = killedJobs(s.emulator);
+      return {
+        violations: violation(killed.length === 0, 'no job killed', JSON.stringify(killed)),
+        facts: {
+          'instance after the run': s.emulator.ec2.instance(id)?.state ?? '?',
+          'jobs killed': killed.length,
+        },
+      };
+    } finally {
+      await s.stop();
+    }
+  },
+};
+
 export const ADVERSARIAL: AdversarialScenario[] = [
   longUnregisterBatch,
   launchPathReplay,
@@ -510,7 +619,9 @@ export const ADVERSARIAL: AdversarialScenario[] = [
   preJobStranded,
   endlessChurn,
   badRepository,
+  listingLag,
   singleOfflineSighting,
+  skewedJobStart,
 ];
 
 export async function runAdversarial(

@@ -58,6 +58,13 @@ export interface InvariantOptions {
   /** The pools' `max`: one number for every pool, or per pool. */
   max: number | Record<string, number>;
   bootTimeoutMs: number;
+  /**
+   * A runner offline past bootTimeout is removed on its second sighting, this long after the first (the pools'
+   * idleTimeout): until then its instance is not a violation. Default 0.
+   */
+  staleConfirmMs?: number;
+  /** A parameter whose instance the listing does not show is a leak only once older than this. Default 0. */
+  parameterGraceMs?: number;
   /** When the scaler last looked (wall clock): an instance is judged by its age then. Default now. */
   observedAt?: Date;
   foreign?: ForeignResources;
@@ -120,6 +127,8 @@ export function checkInvariants(emulator: Emulator, options: InvariantOptions): 
       const ageMs = observedAt - instance.launchTime.getTime();
       if (ageMs <= options.bootTimeoutMs) continue;
       const runner = runnerOf.get(instance.id);
+      // A registered runner offline past boot gets its second sighting before it goes.
+      if (runner && ageMs <= options.bootTimeoutMs + (options.staleConfirmMs ?? 0)) continue;
       if (!runner || runner.status !== 'online') {
         fail(
           'no instance without a runner past boot',
@@ -134,7 +143,8 @@ export function checkInvariants(emulator: Emulator, options: InvariantOptions): 
       const id = instanceIdOfParameter(environment, parameter.name);
       if (id === undefined) continue;
       const instance = byId.get(id);
-      if (!instance || GONE.has(instance.state)) {
+      const young = observedAt - parameter.lastModified.getTime() < (options.parameterGraceMs ?? 0);
+      if ((!instance || GONE.has(instance.state)) && !young) {
         fail(
           'no parameter without an instance',
           `${parameter.name}: instance ${instance?.state ?? 'unknown'}`,

@@ -2,7 +2,7 @@
 // resources that must stay untouched, and the runs of dist/index.js against it.
 import type { ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { TAG_ENVIRONMENT, TAG_IDLE_SINCE, TAG_POOL } from '../src/contract.js';
+import { TAG_ENVIRONMENT, TAG_IDLE_SINCE, TAG_POOL, TAG_STALE_SINCE } from '../src/contract.js';
 import { runAction, type ActionRun } from '../emulator/run-action.js';
 import {
   startEmulator,
@@ -30,6 +30,7 @@ export const REGION = 'eu-west-1';
 const TOKEN = 'ghs_reliability_0123456789abcdef';
 const APP_ID = '424242';
 export const BOOT_TIMEOUT_MS = 10 * MIN;
+export const IDLE_TIMEOUT_MS = 5 * MIN;
 /** Queued linux jobs of the default world: each needs exactly one instance. */
 export const DEMAND = 3;
 export const JOB_MS = 2 * MIN;
@@ -116,6 +117,7 @@ export function poolsFile(options: WorldOptions = {}): string {
   return `
 environment: ${ENVIRONMENT}
 github: { organization: acme }
+coordination: { table: runner-scaler }
 defaults:
   region: ${REGION}
   launchTemplate: runner
@@ -147,7 +149,10 @@ function seedForeign(emulator: Emulator): void {
     tags: { [TAG_IDLE_SINCE]: ago(60 * MIN).toISOString() },
   });
   emulator.seedInstance({ ...base, withRunner: 'offline', withParameter: true });
-  emulator.ssm.put(`/runner-scaler/${FOREIGN_ENVIRONMENT}/i-0aaaaaaaaaaaaaaa1`, 'leaked', { region: REGION });
+  emulator.ssm.put(`/runner-scaler/${FOREIGN_ENVIRONMENT}/i-0aaaaaaaaaaaaaaa1`, 'leaked', {
+    region: REGION,
+    lastModified: ago(30 * MIN),
+  });
   emulator.github.addRunner({ name: `${FOREIGN_ENVIRONMENT}-i-0aaaaaaaaaaaaaaa2`, status: 'offline' });
 }
 
@@ -165,13 +170,18 @@ function seedOwn(emulator: Emulator, options: WorldOptions): Seeded {
       launchTime: ago(30 * MIN),
       withRunner: 'offline',
       withParameter: true,
+      // An earlier run saw its runner offline already: this run's sighting is the second.
+      tags: { [TAG_STALE_SINCE]: ago(20 * MIN).toISOString() },
     }).instanceId;
     emulator.github.addRunner({
       name: `${ENVIRONMENT}-i-0bbbbbbbbbbbbbbb1`,
       status: 'offline',
       labels: LINUX_LABELS,
     });
-    emulator.ssm.put(`/runner-scaler/${ENVIRONMENT}/i-0bbbbbbbbbbbbbbb2`, 'leaked', { region: REGION });
+    emulator.ssm.put(`/runner-scaler/${ENVIRONMENT}/i-0bbbbbbbbbbbbbbb2`, 'leaked', {
+      region: REGION,
+      lastModified: ago(30 * MIN),
+    });
   }
   for (let i = 0; i < (options.idleArm ?? 2); i++) {
     const arm = emulator.seedInstance({
@@ -335,6 +345,8 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
         environment: ENVIRONMENT,
         max,
         bootTimeoutMs: BOOT_TIMEOUT_MS,
+        staleConfirmMs: IDLE_TIMEOUT_MS,
+        parameterGraceMs: BOOT_TIMEOUT_MS,
         ...(last ? { observedAt: last.startedAt } : {}),
         foreign,
         writes,

@@ -48,6 +48,8 @@ const TOP_DESCRIPTIONS: Record<string, string> = {
   environment:
     'Names this deployment: instance tag runner-scaler:environment, runner names <env>-<instance-id>, SSM paths /runner-scaler/<env>/… (default runner-scaler).',
   github: 'Where the runners register: exactly one of organization or repository.',
+  coordination:
+    'The DynamoDB table shared by every run of this environment (launch lease, launch records, boot-failure breakers).',
   defaults: 'Any pool field but labels, applied to every pool that does not set it.',
   pools: "The pools by name (1-40 letters, digits, '-', '_' or '.').",
 };
@@ -57,6 +59,11 @@ const GITHUB_DESCRIPTIONS: Record<string, string> = {
   repository: 'owner/name: repository-level runners.',
   runnerGroupId: 'Runner group id of JIT runners (default 1, the Default group).',
   runnerGroup: 'Runner group name, for token registration.',
+};
+
+const COORDINATION_DESCRIPTIONS: Record<string, string> = {
+  table: 'DynamoDB table name (examples/launch-template/cloudformation.yml creates it).',
+  region: "The table's region (default: the first pool's region).",
 };
 
 const LAUNCH_TEMPLATE_DESCRIPTIONS: Record<string, string> = {
@@ -106,6 +113,7 @@ export function buildSchema(): JsonSchema {
 
   describe(schema, TOP_DESCRIPTIONS, '(top level)');
   describe(github, GITHUB_DESCRIPTIONS, 'github');
+  describe(at(schema, ['properties', 'coordination']), COORDINATION_DESCRIPTIONS, 'coordination');
   github.oneOf = [{ required: ['organization'] }, { required: ['repository'] }];
   completePoolFields(defaults, 'defaults');
   completePoolFields(pool, 'pools.<name>');

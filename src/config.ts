@@ -103,8 +103,30 @@ const poolFields = {
 const poolSchema = z.strictObject(poolFields).partial();
 const defaultsSchema = z.strictObject(poolFields).omit({ labels: true }).partial();
 
+/** DynamoDB table names: 3-255 letters, digits, '_', '-' or '.'. */
+const tableName = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9_.-]{3,255}$/,
+    "expected a DynamoDB table name of 3-255 letters, digits, '_', '-' or '.'",
+  );
+
+export const COORDINATION_MISSING =
+  'expected the coordination store: add `coordination: { table: <DynamoDB table> }` (the table ' +
+  'examples/launch-template/cloudformation.yml creates; see the README, "The coordination store")';
+
 export const fileSchema = z.strictObject({
   environment: name('environment name').default('runner-scaler'),
+  coordination: z.strictObject(
+    {
+      table: tableName,
+      region: z
+        .string()
+        .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as eu-west-1')
+        .optional(),
+    },
+    { error: (issue) => (issue.input === undefined ? COORDINATION_MISSING : undefined) },
+  ),
   github: z
     .strictObject({
       organization: z
@@ -166,6 +188,7 @@ function allowedKeys(path: PropertyKey[]): string[] {
   if (path.length === 0) return Object.keys(fileSchema.shape);
   if (first === 'github' && path.length === 1)
     return ['organization', 'repository', 'runnerGroupId', 'runnerGroup'];
+  if (first === 'coordination' && path.length === 1) return ['table', 'region'];
   if (first === 'defaults' && path.length === 1) return POOL_KEYS.filter((key) => key !== 'labels');
   if (first === 'pools' && path.length === 2) return POOL_KEYS;
   if (
@@ -299,6 +322,11 @@ export function parseConfig(text: string, source: string): Config {
   const [owner = '', repoName = ''] = (repo ?? '').split('/');
   return {
     environment: file.environment,
+    coordination: {
+      table: file.coordination.table,
+      // The table lives beside the fleet: the first pool's region unless given.
+      region: file.coordination.region ?? pools[0]?.region ?? '',
+    },
     github: {
       scope: organization ? { kind: 'org', org: organization } : { kind: 'repo', owner, repo: repoName },
       runnerGroupId: file.github.runnerGroupId,

@@ -3,6 +3,8 @@
 export const TAG_ENVIRONMENT = 'runner-scaler:environment';
 export const TAG_POOL = 'runner-scaler:pool';
 export const TAG_IDLE_SINCE = 'runner-scaler:idle-since';
+/** First sighting of the instance's runner offline past bootTimeout: a stale runner goes on a second sighting. */
+export const TAG_STALE_SINCE = 'runner-scaler:stale-since';
 /**
  * Set by the instance (the root side of bootstrap/runner-bootstrap.sh, when the runner's job-started hook leaves
  * its marker): UTC ISO time of the job start, milliseconds included.
@@ -25,6 +27,11 @@ export const TAG_SPOT_INTERRUPTION = 'runner-scaler:spot-interruption';
  */
 export const PARAMETER_TAG_INSTANCE_ID = 'runner-scaler:instance-id';
 export const TAG_NAME = 'Name';
+/**
+ * On instances launched for the jobs that ask for a run-unique label (the pre-job pattern): that label. Their
+ * runners carry only the labels those jobs ask for, so no other job can take them.
+ */
+export const TAG_LABEL = 'runner-scaler:label';
 
 export const INSTANCE_ID_PATTERN = /^i-[0-9a-f]{8,17}$/;
 
@@ -68,4 +75,24 @@ export function instanceIdOfParameter(environment: string, name: string): string
   if (!name.startsWith(prefix)) return undefined;
   const id = name.slice(prefix.length);
   return INSTANCE_ID_PATTERN.test(id) ? id : undefined;
+}
+
+/**
+ * The run-unique label of a pre-job (`unique-label`): names the environment and the pool, so that the
+ * scheduler can serve a job that asks for it even when the runners launched for it are gone.
+ */
+export function reservedLabel(environment: string, pool: string, runId: string, attempt: string): string {
+  return `runner-scaler-${environment}-${pool}-${runId}-${attempt}`;
+}
+
+/** The pool a run-unique label of this environment names, among `pools`; undefined for any other label. */
+export function poolOfReservedLabel(environment: string, pools: string[], label: string): string | undefined {
+  const prefix = `runner-scaler-${environment}-`.toLowerCase();
+  const lower = label.toLowerCase();
+  if (!lower.startsWith(prefix)) return undefined;
+  // Run id and attempt are digits: `<pool>-<digits>-<digits>` is unambiguous even when pool names contain '-'.
+  return pools.find((pool) => {
+    const rest = lower.slice(prefix.length);
+    return rest.startsWith(`${pool.toLowerCase()}-`) && /^\d+-\d+$/.test(rest.slice(pool.length + 1));
+  });
 }

@@ -23,7 +23,7 @@ export interface Settings {
   apiUrl: string;
   /** Web root runners register with in token mode (GITHUB_SERVER_URL). */
   serverUrl: string;
-  run: { id: string; attempt: string; eventName: string; eventPath?: string };
+  run: { id: string; attempt: string; eventName: string; eventPath?: string; repository: string };
 }
 
 export class InputError extends Error {
@@ -155,6 +155,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       attempt: env.GITHUB_RUN_ATTEMPT || '1',
       eventName: env.GITHUB_EVENT_NAME || '',
       eventPath: env.GITHUB_EVENT_PATH || undefined,
+      repository: env.GITHUB_REPOSITORY || 'local',
     },
   };
 }

@@ -1,11 +1,15 @@
 // inputs -> clients -> observe -> plan -> apply -> report. The only place that catches.
 import * as core from '@actions/core';
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createEc2Gateway } from './aws/ec2.js';
 import { createSsmGateway } from './aws/ssm.js';
+import { createCoordinationStore } from './aws/store.js';
+import { reservedLabel } from './contract.js';
 import { ConfigError, parseConfig } from './config.js';
 import { apply } from './engine/apply.js';
+import { acquireLease, type Lease } from './engine/lease.js';
 import { observe } from './engine/observe.js';
 import { failedReads, plan } from './engine/plan.js';
 import { createOctokit, type GitHubLog } from './github/client.js';
@@ -13,7 +17,7 @@ import { parseDemandEvent, type DemandEvent } from './github/events.js';
 import { createGitHubGateway } from './github/gateway.js';
 import { checkPrivateKey, InputError, readSettings, type Settings } from './inputs.js';
 import { renderSummary, resultJson, totals, type RunTotals } from './report/summary.js';
-import type { Config, Ec2Gateway, Gateways, Outcome, Plan, SsmGateway } from './types.js';
+import type { Config, Ec2Gateway, Gateways, Outcome, Plan, Snapshot, SsmGateway } from './types.js';
 
 const log: GitHubLog = {
   info: (m) => core.info(m),
@@ -28,9 +32,16 @@ async function loadConfig(settings: Settings): Promise<Config> {
     throw new ConfigError(`input 'config': cannot read pools file ${shown} (${error.code ?? error.message})`);
   });
   const config = parseConfig(text, shown);
-  if (settings.pool && !config.pools.some((p) => p.name === settings.pool)) {
+  const pool = config.pools.find((p) => p.name === settings.pool);
+  if (settings.pool && !pool) {
     const names = config.pools.map((p) => p.name).join(', ');
     throw new InputError(`input 'pool': got "${settings.pool}", expected a pool of ${shown}: ${names}`);
+  }
+  if (settings.uniqueLabel && pool?.registration === 'token') {
+    throw new InputError(
+      `input 'unique-label': pool ${pool.name} registers with a token that all its instances share, so its runners ` +
+        "cannot carry a label of their own: use 'registration: jit' for pre-job pools",
+    );
   }
   return config;
 }
@@ -62,6 +73,11 @@ async function createGateways(settings: Settings, config: Config): Promise<Gatew
     github: createGitHubGateway({ octokit, scope, log }),
     ec2: (region) => once(ec2, region, () => createEc2Gateway({ region, log: (m) => core.debug(m) })),
     ssm: (region) => once(ssm, region, () => createSsmGateway({ region, log: (m) => core.debug(m) })),
+    store: createCoordinationStore({
+      ...config.coordination,
+      environment: config.environment,
+      log: (m) => core.debug(m),
+    }),
   };
 }
 
@@ -92,72 +108,128 @@ async function report(
   await core.summary.addRaw(markdown).write();
 }
 
-function failureMessage(outcomes: Outcome[], unread: string[]): string {
+function failureMessage(outcomes: Outcome[], unread: string[], problems: string[]): string {
   const failedItems = outcomes.filter((o) => o.status === 'failed');
-  if (failedItems.length === 0) {
-    return ['A read failed, so nothing was removed:', ...unread].join('\n');
-  }
   const listed = failedItems
     .slice(0, 10)
     .map((o) => `  ${o.action} ${o.target}: ${o.code ?? 'failed'} ${o.detail ?? ''}`);
   const more = failedItems.length > 10 ? [`  … and ${failedItems.length - 10} more`] : [];
-  const reads = unread.length ? ['A read failed, so nothing was removed:', ...unread] : [];
-  return [`${failedItems.length} planned item(s) failed:`, ...listed, ...more, ...reads].join('\n');
+  return [
+    ...(failedItems.length ? [`${failedItems.length} planned item(s) failed:`, ...listed, ...more] : []),
+    ...(unread.length ? ['A read failed, so what depends on it was kept:', ...unread] : []),
+    ...problems.map((p) => `  ${p}`),
+  ].join('\n');
+}
+
+/** The reads that failed, each with what to do about it when it is a configuration error. */
+function unreadLines(snapshot: Snapshot): string[] {
+  const lines = failedReads(snapshot)
+    .filter((r) => !r.startsWith('jobs:') || snapshot.demandGaps.length === 0)
+    .map((read) => `  ${read}`);
+  for (const gap of snapshot.demandGaps) {
+    const fix =
+      gap.status === 404 || gap.status === 403
+        ? ` (HTTP ${gap.status}: renamed, deleted, or the GitHub App is not installed there: fix or remove it in the pools' repositories)`
+        : '';
+    lines.push(`  queued jobs of repository ${gap.repository}${fix}: ${gap.error}`);
+  }
+  return lines;
+}
+
+/** Launching modes take the environment's lease before they observe; the others only read the store. */
+async function takeLease(settings: Settings, gateways: Gateways): Promise<Lease | undefined> {
+  const launching = settings.mode === 'scale-up' || settings.mode === 'reconcile';
+  if (!launching || settings.dryRun || !gateways.store) return undefined;
+  const holder = `${settings.run.repository}#${settings.run.id}/${settings.run.attempt}/${randomUUID().slice(0, 8)}`;
+  return acquireLease(gateways.store, holder, { log });
+}
+
+async function decideAndApply(
+  settings: Settings,
+  config: Config,
+  gateways: Gateways,
+  event: DemandEvent,
+  lease: Lease | undefined,
+) {
+  const label = settings.uniqueLabel
+    ? reservedLabel(config.environment, settings.pool as string, settings.run.id, settings.run.attempt)
+    : undefined;
+  if (label) core.setOutput('label', label);
+
+  core.startGroup('Observe');
+  const poll =
+    settings.mode === 'reconcile' ||
+    settings.mode === 'scale-down' ||
+    (settings.mode === 'scale-up' && settings.count === undefined && event.kind === 'none');
+  const now = new Date();
+  const snapshot = await observe(
+    gateways,
+    config,
+    {
+      poll,
+      event,
+      lease: lease?.state ?? (settings.dryRun ? 'held' : 'none'),
+      ...(lease?.error ? { leaseError: lease.error } : {}),
+      ...(lease?.heldBy ? { heldBy: lease.heldBy } : {}),
+      now,
+    },
+    log,
+  );
+  core.info(
+    `${snapshot.instances.items.length} instance(s), ${snapshot.runners.items.length} runner(s), ` +
+      `${snapshot.parameters.items.length} parameter(s), ${snapshot.jobs.items.length} queued job(s), ` +
+      `${snapshot.coordination.launches.length} recent launch record(s)`,
+  );
+  core.endGroup();
+
+  const thePlan = plan(snapshot, config, {
+    mode: settings.mode,
+    now,
+    pool: settings.pool,
+    count: settings.count,
+    runKey: `${settings.run.id}/${settings.run.attempt}`,
+    ...(label ? { reservedLabel: label } : {}),
+  });
+  // The run kept everything it could not see, but must not look green.
+  const unread = unreadLines(snapshot);
+  if (settings.dryRun) {
+    await report(settings, config, thePlan);
+    if (unread.length || thePlan.problems.length)
+      throw new Error(failureMessage([], unread, thePlan.problems));
+    return;
+  }
+
+  core.startGroup('Apply');
+  const result = await apply(thePlan, {
+    gateways,
+    config,
+    log,
+    registrationUrl: registrationUrl(settings, config),
+    runKey: `${settings.run.id}/${settings.run.attempt}`,
+    onLaunched: async () => lease?.release(),
+  });
+  core.endGroup();
+  const t = totals(result.outcomes, result.launched);
+  await report(settings, config, thePlan, result.outcomes, t);
+  if (t.failed > 0 || unread.length || thePlan.problems.length) {
+    throw new Error(failureMessage(result.outcomes, unread, thePlan.problems));
+  }
 }
 
 export async function run(): Promise<void> {
+  let lease: Lease | undefined;
   try {
     // Everything is validated before the first API call: bad input changes nothing.
     const settings = readSettings();
     checkPrivateKey(settings.auth);
     const config = await loadConfig(settings);
     const event = await readEvent(settings);
-    const label = settings.uniqueLabel
-      ? `runner-scaler-${settings.run.id}-${settings.run.attempt}`
-      : undefined;
-    if (label) core.setOutput('label', label);
-
     const gateways = await createGateways(settings, config);
-    core.startGroup('Observe');
-    const poll =
-      settings.mode === 'reconcile' ||
-      settings.mode === 'scale-down' ||
-      (settings.mode === 'scale-up' && settings.count === undefined && event.kind === 'none');
-    const snapshot = await observe(gateways, config, { poll, event }, log);
-    core.info(
-      `${snapshot.instances.items.length} instance(s), ${snapshot.runners.items.length} runner(s), ` +
-        `${snapshot.parameters.items.length} parameter(s), ${snapshot.jobs.items.length} queued job(s)`,
-    );
-    core.endGroup();
-
-    const thePlan = plan(snapshot, config, {
-      mode: settings.mode,
-      now: new Date(),
-      pool: settings.pool,
-      count: settings.count,
-      runKey: `${settings.run.id}/${settings.run.attempt}`,
-      extraLabels: label ? [label] : [],
-    });
-    // The run kept everything it could not see, but must not look green.
-    const unread = failedReads(snapshot).map((read) => `  ${read}`);
-    if (settings.dryRun) {
-      await report(settings, config, thePlan);
-      if (unread.length) throw new Error(failureMessage([], unread));
-      return;
-    }
-
-    core.startGroup('Apply');
-    const result = await apply(thePlan, {
-      gateways,
-      config,
-      log,
-      registrationUrl: registrationUrl(settings, config),
-    });
-    core.endGroup();
-    const t = totals(result.outcomes, result.launched);
-    await report(settings, config, thePlan, result.outcomes, t);
-    if (t.failed > 0 || unread.length) throw new Error(failureMessage(result.outcomes, unread));
+    lease = await takeLease(settings, gateways);
+    await decideAndApply(settings, config, gateways, event, lease);
   } catch (error) {
     core.setFailed(error instanceof Error ? error.message : String(error));
+  } finally {
+    await lease?.release();
   }
 }

@@ -29,6 +29,8 @@ export interface PoolConfig {
 
 export interface Config {
   environment: string;
+  /** The DynamoDB table shared by every run of the environment, and its region. */
+  coordination: { table: string; region: string };
   github: { scope: GitHubScope; runnerGroupId: number; runnerGroup?: string };
   pools: PoolConfig[];
 }
@@ -46,7 +48,11 @@ export interface Instance {
   idleSince?: Date;
   /** The instance reported a job start (tag runner-scaler:job-started). */
   jobStartedAt?: Date;
+  /** First sighting of its runner offline past bootTimeout (tag runner-scaler:stale-since). */
+  staleSince?: Date;
   tags: Record<string, string>;
+  /** A stand-in for an instance a launch record names that the listing does not show (yet). Never acted on. */
+  unlisted?: boolean;
 }
 
 export interface Runner {
@@ -82,11 +88,39 @@ export interface Read<T> {
   error?: string;
 }
 
+/** A repository whose queued jobs could not be read: the pools that poll it do not know their demand. */
+export interface DemandGap {
+  repository: string;
+  error: string;
+  /** The HTTP status when GitHub answered one (404 and 403 are configuration errors). */
+  status?: number;
+}
+
+/** What the coordination store told this run. */
+export interface Coordination {
+  /**
+   * `held`: this run holds the environment's lease and may launch; `busy`: another run held it longer than
+   * this run could wait; `unavailable`: the store failed; `none`: the run does not launch (no lease taken).
+   */
+  lease: 'held' | 'busy' | 'unavailable' | 'none';
+  /** Unexpired launch records (what EC2 may not list yet) and the pools' boot-failure breakers. */
+  launches: LaunchRecord[];
+  breakers: BreakerRecord[];
+  /** Whether `launches` and `breakers` were read (false when the store failed). */
+  read: boolean;
+  error?: string;
+  /** The other holder, when `busy`. */
+  heldBy?: string;
+}
+
 export interface Snapshot {
   instances: Read<Instance>;
   runners: Read<Runner>;
   parameters: Read<Parameter>;
+  /** Queued jobs; incomplete when any source failed (see demandGaps for which repositories). */
   jobs: Read<QueuedJob>;
+  demandGaps: DemandGap[];
+  coordination: Coordination;
 }
 
 // ---------------------------------------------------------------- plan
@@ -98,15 +132,20 @@ export interface LaunchAction {
   clientToken: string;
   /** Queued job ids this launch serves (empty for min / count launches). */
   jobIds: number[];
-  /** Extra labels for the runners (the run-unique label of the pre-job pattern). */
-  extraLabels: string[];
+  /**
+   * Runners reserved for the jobs that ask for this run-unique label (the pre-job pattern): their instances
+   * carry it as a tag, and their runners only the labels those jobs ask for (`labels`, default the label alone).
+   */
+  reservedLabel?: string;
+  labels?: string[];
   /** Booting instances an earlier run launched but never configured: their runner configs are delivered too. */
   adopt?: string[];
   reason: string;
 }
 
+/** First sighting tags: idle-since (an idle runner) or stale-since (a runner offline past bootTimeout). */
 export interface TagIdleAction {
-  kind: 'mark-idle';
+  kind: 'mark-idle' | 'mark-stale';
   region: string;
   instanceIds: string[];
   since: Date;
@@ -114,7 +153,7 @@ export interface TagIdleAction {
 }
 
 export interface ClearIdleAction {
-  kind: 'clear-idle';
+  kind: 'clear-idle' | 'clear-stale';
   region: string;
   instanceIds: string[];
   reason: string;
@@ -130,6 +169,8 @@ export interface RemoveRunnerAction {
   region?: string;
   /** The instance's JIT config parameter, seen at observe time: deleted once the runner is unregistered. */
   parameter?: string;
+  /** A ghost: unregistered only when a lookup by id in these regions finds the instance gone or terminated. */
+  confirmGone?: { instanceId: string; regions: string[] };
   /** The instance's job-started tag as observed; the re-check compares the fresh tag with it. */
   observedJobStart?: Date;
   reason: string;
@@ -144,6 +185,8 @@ export interface TerminateAction {
   parameter?: string;
   /** The instance's job-started tag as observed; the re-check compares the fresh tag with it. */
   observedJobStart?: Date;
+  /** Only an instance launched at or after this time may be terminated (the launch path's own instances). */
+  launchedAfter?: Date;
   reason: string;
 }
 
@@ -154,7 +197,22 @@ export interface DeleteParameterAction {
   reason: string;
 }
 
+/** A pool's boot-failure breaker, updated with this run's evidence (see engine/breaker.ts). */
+export interface BreakerAction {
+  kind: 'breaker';
+  pool: string;
+  /** Instances removed this run that died at bootTimeout without a runner ever online. */
+  failedBoots: string[];
+  /** An instance of the pool launched after the last failure has a runner online: the pool boots. */
+  booted: boolean;
+  settingsHash: string;
+  /** The record as read (its version guards the write). */
+  current?: BreakerRecord;
+  reason: string;
+}
+
 export type Action =
+  | BreakerAction
   | LaunchAction
   | TagIdleAction
   | ClearIdleAction
@@ -183,6 +241,8 @@ export interface Plan {
   pools: PoolPlan[];
   /** Why something was not done (e.g. removal held back after a partial read). */
   notes: string[];
+  /** Why the run must fail though nothing it tried failed: a breaker open, the lease held elsewhere… */
+  problems: string[];
 }
 
 // ---------------------------------------------------------------- outcomes
@@ -270,8 +330,17 @@ export interface GitHubGateway {
   listRunners(): Promise<Runner[]>;
   /** The runner registered with exactly this name, if any: a lookup that does not rely on paging. */
   findRunner(name: string): Promise<Runner | undefined>;
-  /** Returns the runner's JIT config; on 409 (a retried request) looks the runner up and reports it. */
-  generateJitConfig(name: string, labels: string[], runnerGroupId: number): Promise<JitConfig>;
+  /**
+   * Returns the runner's JIT config. On 409 (a retried request) looks the runner up: an offline one is replaced
+   * (its DELETE checked by `beforeReplace` right before it is sent); an online or busy one is reported with a
+   * RunnerAlreadyRegistered error and left alone.
+   */
+  generateJitConfig(
+    name: string,
+    labels: string[],
+    runnerGroupId: number,
+    beforeReplace?: () => Promise<boolean>,
+  ): Promise<JitConfig>;
   createRegistrationToken(): Promise<{ token: string; expiresAt: string }>;
   /**
    * Unregisters a runner. `beforeSend` runs right before the DELETE is sent (after any wait for the write
@@ -289,6 +358,8 @@ export interface Gateways {
   github: GitHubGateway;
   ec2(region: string): Ec2Gateway;
   ssm(region: string): SsmGateway;
+  /** The environment's coordination store (the pools file's `coordination.table`). */
+  store?: CoordinationStore;
 }
 
 /** Progress lines for the job log. */
@@ -297,9 +368,8 @@ export interface Log {
   warning(message: string): void;
 }
 
-// ---- Coordination store (one DynamoDB table per environment, shared by every run) ----
+// ---------------------------------------------------------------- coordination store
 
-/** The per-environment lease under which launch decisions are made. */
 export interface LeaseState {
   holder: string;
   acquiredAt: Date;
@@ -308,7 +378,7 @@ export interface LeaseState {
 
 export type LaunchRecordState = 'intent' | 'launched' | 'failed';
 
-/** What a lease holder launched (or is about to launch), kept until `expiresAt`. */
+/** A launch as its run recorded it: the next lease holder counts what EC2 does not list yet. */
 export interface LaunchRecord {
   pool: string;
   clientToken: string;
@@ -317,7 +387,7 @@ export interface LaunchRecord {
   /** Empty while the launch call is in flight (an intent). */
   instanceIds: string[];
   jobIds: number[];
-  /** The runner labels, when they differ from the pool's. */
+  /** The runners' labels when they are not the pool's (runners reserved for a run-unique label). */
   labels?: string[];
   runId: string;
   at: Date;
@@ -325,22 +395,21 @@ export interface LaunchRecord {
   state: LaunchRecordState;
 }
 
-/** A pool's boot-failure circuit breaker. */
 export interface BreakerRecord {
   pool: string;
+  /** Boot failures in a row (no boot success in between). */
   failures: number;
-  /** The failed boots counted. */
+  /** The failed instances counted, so that no instance is counted twice. */
   instanceIds: string[];
   lastFailureAt?: Date;
-  /** Undefined: closed. */
+  /** Launches into the pool stop until then; undefined when closed. */
   openUntil?: Date;
+  /** The pool settings the failures happened with: a change resets the breaker. */
   settingsHash: string;
   reason?: string;
-  /** Incremented by every write; the store writes `expectedVersion + 1`. */
   version: number;
 }
 
-/** One consistent read of an environment's coordination items, without the expired ones. */
 export interface StoreSnapshot {
   lease?: LeaseState;
   launches: LaunchRecord[];
@@ -349,20 +418,21 @@ export interface StoreSnapshot {
 
 export type LeaseResult = { acquired: true } | { acquired: false; heldBy: LeaseState };
 
+/** The environment's coordination store (one DynamoDB table per deployment). */
 export interface CoordinationStore {
-  /** Conditional put: succeeds when no lease, an expired one (expiresAtMs < now), or our own. */
+  /** Conditional put: succeeds when no lease, an expired one, or our own. */
   tryAcquireLease(holder: string, ttlMs: number, now: Date): Promise<LeaseResult>;
-  /** Conditional update on holder = us; false when the lease was lost (expired and taken). */
+  /** Conditional update on holder = us; false when the lease was lost. */
   renewLease(holder: string, ttlMs: number, now: Date): Promise<boolean>;
   /** Conditional delete on holder = us; a lost lease is not an error. */
   releaseLease(holder: string): Promise<void>;
-  /** One strongly consistent Query of the environment: unexpired launches and breakers, the lease. */
+  /** One strongly consistent read of the environment: unexpired launches and breakers, the lease. */
   read(now: Date): Promise<StoreSnapshot>;
-  /** Put (overwrites the same clientToken's record: intent first, then launched/failed). */
+  /** Put (overwrites the same clientToken's record: intent first, then launched or failed). */
   recordLaunch(record: LaunchRecord): Promise<void>;
   /**
-   * Conditional put on version (0 = must not exist); false when another run wrote first. The item is
-   * written with version `expectedVersion + 1` (the record's own `version` is not used).
+   * Conditional put on version (0 = must not exist); false when another run wrote first. The item is written
+   * with version `expectedVersion + 1` (the record's own `version` is not used).
    */
   writeBreaker(record: BreakerRecord, expectedVersion: number): Promise<boolean>;
 }

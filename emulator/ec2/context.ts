@@ -7,6 +7,9 @@ export interface Ec2Settings {
   retentionMs: number;
   defaultInstanceType: string;
   publicIp: boolean;
+  /** See Ec2Options.listingLagMs / lookupLagMs; mutable. */
+  listingLagMs: number;
+  lookupLagMs: number;
   /** Undefined: any launch template is accepted. */
   templates?: { byId: Map<string, LaunchTemplateDefinition>; byName: Map<string, LaunchTemplateDefinition> };
 }
@@ -22,6 +25,8 @@ export function ec2Settings(options: Ec2Options): Ec2Settings {
     retentionMs: options.terminatedRetentionMs ?? 3_600_000,
     defaultInstanceType: options.defaultInstanceType ?? 't3.micro',
     publicIp: options.publicIp ?? true,
+    listingLagMs: options.listingLagMs ?? 0,
+    lookupLagMs: options.lookupLagMs ?? 0,
     ...(templates
       ? {
           templates: {

@@ -50,6 +50,15 @@ function selectPage(ec2: Ec2Context, request: EmulatorRequest, tree: QueryTree) 
   );
   const nextToken = text(tree, 'NextToken');
   const after = nextToken ? decodeToken(nextToken) : 0;
+  const filters = members(tree.Filter).map((filter) => text(filter, 'Name') ?? '');
+  const byId = ids.length > 0 || filters.includes('instance-id');
+  const lag = byId
+    ? ec2.settings.lookupLagMs
+    : filters.some((f) => f.startsWith('tag:'))
+      ? ec2.settings.listingLagMs
+      : 0;
+  // Eventual consistency: too new an instance is not in the answer yet.
+  const visible = (instance: InstanceRecord) => lag === 0 || ec2.clock.now() - instance.launchTime >= lag;
   const candidates: Iterable<InstanceRecord> =
     ids.length > 0
       ? checkIds(ec2, ids, request.region).sort((a, b) => a.seq - b.seq)
@@ -57,7 +66,7 @@ function selectPage(ec2: Ec2Context, request: EmulatorRequest, tree: QueryTree) 
   const page: InstanceRecord[] = [];
   for (const instance of candidates) {
     if (instance.seq <= after || instance.region !== request.region) continue;
-    if (!predicates.every((matches) => matches(instance))) continue;
+    if (!visible(instance) || !predicates.every((matches) => matches(instance))) continue;
     if (maxResults !== undefined && page.length >= maxResults) return { page, more: true };
     page.push(instance);
   }

@@ -66,6 +66,10 @@ export function createEc2Service(ctx: EmulatorContext, options: Ec2Options = {})
     shutDown: (instance, reason) => shutDown(ec2, instance, reason),
     setTag: (instance, key, value) => setTag(ec2, instance, key, value),
     setCapacity: (limit, market) => setCapacity(ctx.state, limit, market),
+    setListingLag(listingMs, lookupMs = 0) {
+      ec2.settings.listingLagMs = listingMs;
+      ec2.settings.lookupLagMs = lookupMs;
+    },
     instances: () => [...ctx.state.instances.values()].map((instance) => instanceView(ec2, instance)),
     instance(id) {
       const instance = ctx.state.instances.get(id);

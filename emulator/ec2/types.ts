@@ -23,6 +23,13 @@ export interface Ec2Options {
   spotCapacity?: number | Record<string, number>;
   /** Instances get a public IPv4 address (a default VPC's subnets map one). Default true. */
   publicIp?: boolean;
+  /**
+   * DescribeInstances is eventually consistent: a new instance is missing from a listing filtered by tag for this
+   * long after its launch (emulator time). Default 0. EC2 documents no figure; seconds are typical, minutes seen.
+   */
+  listingLagMs?: number;
+  /** The same for lookups by id (InstanceIds, or the instance-id filter). Default 0. */
+  lookupLagMs?: number;
 }
 
 export type Market = 'spot' | 'on-demand';
@@ -55,6 +62,8 @@ export interface LaunchSpec {
 }
 
 export interface Ec2Service {
+  /** See Ec2Options.listingLagMs and lookupLagMs. */
+  setListingLag(listingMs: number, lookupMs?: number): void;
   handle(request: EmulatorRequest): EmulatorResponse;
   /** Units of the action's resource budget (instances launched or terminated). */
   resourceUnits(request: EmulatorRequest): number;

@@ -16,7 +16,7 @@ import type {
   TagSpecification,
 } from '@aws-sdk/client-ec2';
 import { createSdkLogger } from './sdk-logger.js';
-import { TAG_ENVIRONMENT, TAG_IDLE_SINCE, TAG_JOB_STARTED, TAG_POOL } from '../contract.js';
+import { TAG_ENVIRONMENT, TAG_IDLE_SINCE, TAG_JOB_STARTED, TAG_POOL, TAG_STALE_SINCE } from '../contract.js';
 import type {
   Ec2Gateway,
   Instance,
@@ -329,6 +329,8 @@ export function toInstance(raw: Ec2Instance, region: string): Instance | undefin
   if (pool !== undefined) instance.pool = pool;
   const idleSince = parseTimestamp(tags[TAG_IDLE_SINCE]);
   if (idleSince) instance.idleSince = idleSince;
+  const staleSince = parseTimestamp(tags[TAG_STALE_SINCE]);
+  if (staleSince) instance.staleSince = staleSince;
   const jobStarted = tags[TAG_JOB_STARTED];
   // Any job-started tag means a job began; a value that is not a date counts as a start at launch.
   if (jobStarted !== undefined) instance.jobStartedAt = parseTimestamp(jobStarted) ?? launchTime;

@@ -1,6 +1,8 @@
 // Pure classification of what was observed: which instance is booting, idle, busy or dead.
-import { instanceIdOfParameter, instanceIdOfRunner } from '../contract.js';
-import type { Instance, Parameter, PoolConfig, QueuedJob, Runner, Snapshot } from '../types.js';
+import { instanceIdOfParameter, instanceIdOfRunner, TAG_LABEL } from '../contract.js';
+import type { Instance, Parameter, PoolConfig, Runner, Snapshot } from '../types.js';
+
+export { assignJobs, jobMatchesPool } from './demand.js';
 
 export type InstanceClass =
   /** Launched, runner not online yet, within bootTimeout. */
@@ -23,6 +25,8 @@ export interface ClassifiedInstance {
   ageMs: number;
   /** Name of the instance's JIT config parameter when one was seen. */
   parameter?: string;
+  /** The run-unique label the instance's runner is reserved for (tag runner-scaler:label). */
+  reservedLabel?: string;
 }
 
 const ALIVE = new Set(['pending', 'running', 'stopped']);
@@ -34,8 +38,11 @@ export function classifyInstance(
   now: Date,
 ): ClassifiedInstance {
   const ageMs = now.getTime() - instance.launchTime.getTime();
-  const base = { instance, runner, ageMs };
+  const label = instance.tags[TAG_LABEL];
+  const base = { instance, runner, ageMs, ...(label ? { reservedLabel: label } : {}) };
   if (!ALIVE.has(instance.state)) return { ...base, cls: 'leaving' };
+  // A launch the listing does not show yet: booting until its record expires.
+  if (instance.unlisted) return { ...base, cls: 'booting' };
   // GitHub's busy flag lags a job start; the instance's own report wins.
   if (runner?.busy || (instance.jobStartedAt && runner)) return { ...base, cls: 'busy' };
   // Its one job started and the ephemeral runner is gone: the job is over, the instance should be leaving.
@@ -64,41 +71,30 @@ export function parametersByInstance(environment: string, parameters: Parameter[
   return byInstance;
 }
 
-/** Our runners whose instance is not listed (terminated or never existed). */
-export function ghostRunners(environment: string, snapshot: Snapshot): Runner[] {
+/** Our runners whose instance is not listed and was not launched recently (terminated or never existed). */
+export function ghostRunners(environment: string, snapshot: Snapshot, recentIds: Set<string>): Runner[] {
   const listed = new Set(snapshot.instances.items.map((i) => i.id));
   return snapshot.runners.items.filter((runner) => {
     const id = instanceIdOfRunner(environment, runner.name);
-    return id !== undefined && !listed.has(id);
+    return id !== undefined && !listed.has(id) && !recentIds.has(id);
   });
 }
 
-/** Per-instance parameters whose instance is not listed. */
-export function leakedParameters(environment: string, snapshot: Snapshot) {
+/**
+ * Per-instance parameters whose instance is not listed, was not launched recently, and that are older than
+ * `graceMs`: a parameter is written right after its instance's launch, which the listing may not show yet.
+ */
+export function leakedParameters(
+  environment: string,
+  snapshot: Snapshot,
+  recentIds: Set<string>,
+  now: Date,
+  graceMs: number,
+) {
   const listed = new Set(snapshot.instances.items.map((i) => i.id));
   return snapshot.parameters.items.filter((p) => {
     const id = p.instanceId ?? instanceIdOfParameter(environment, p.name);
-    return id !== undefined && !listed.has(id);
+    if (id === undefined || listed.has(id) || recentIds.has(id)) return false;
+    return p.lastModified !== undefined && now.getTime() - p.lastModified.getTime() >= graceMs;
   });
-}
-
-/** GitHub labels compare case-insensitively; `self-hosted` is implied for every pool. */
-export function jobMatchesPool(job: QueuedJob, pool: PoolConfig): boolean {
-  const offered = new Set([...pool.labels, 'self-hosted'].map((l) => l.toLowerCase()));
-  return job.labels.every((l) => offered.has(l.toLowerCase()));
-}
-
-/** Each queued job goes to the first pool (in file order) that can run it. */
-export function assignJobs(jobs: QueuedJob[], pools: PoolConfig[]) {
-  const byPool = new Map<string, QueuedJob[]>(pools.map((p) => [p.name, []]));
-  const unmatched: QueuedJob[] = [];
-  const seen = new Set<number>();
-  for (const job of jobs) {
-    if (seen.has(job.id)) continue;
-    seen.add(job.id);
-    const pool = pools.find((p) => jobMatchesPool(job, p));
-    if (pool) byPool.get(pool.name)?.push(job);
-    else unmatched.push(job);
-  }
-  return { byPool, unmatched };
 }

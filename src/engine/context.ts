@@ -10,4 +10,8 @@ export interface ApplyContext {
   registrationUrl: string;
   /** Milliseconds now; default Date.now. Tests pass their own. */
   now?: () => number;
+  /** The run, in launch records: `<run id>/<attempt>`. */
+  runKey?: string;
+  /** Called once every launch call was answered and recorded (main releases the lease there). */
+  onLaunched?: () => Promise<void>;
 }

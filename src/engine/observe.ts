@@ -1,9 +1,13 @@
-// Reads only: runners, parameters, instances and demand -> Snapshot. A failed read is recorded, not thrown,
-// so that the planner can keep everything it could not see.
+// Reads only: runners, parameters, instances, demand and the coordination store -> Snapshot. A failed read is
+// recorded, not thrown, so that the planner can keep everything it could not see.
 import { instanceIdOfParameter, parameterPath } from '../contract.js';
+import { httpStatusOf } from '../github/errors.js';
 import type { DemandEvent } from '../github/events.js';
 import type {
   Config,
+  Coordination,
+  CoordinationStore,
+  DemandGap,
   Gateways,
   Instance,
   Log,
@@ -18,6 +22,11 @@ export interface ObserveOptions {
   /** Poll the pools' repositories for queued jobs. */
   poll: boolean;
   event: DemandEvent;
+  /** The lease as main got it; the store is read in every case it can be (its records are evidence). */
+  lease: Coordination['lease'];
+  leaseError?: string;
+  heldBy?: string;
+  now: Date;
 }
 
 function errorText(error: unknown): string {
@@ -48,24 +57,101 @@ function regionsOf(config: Config): string[] {
   return [...new Set(config.pools.map((p) => p.region))];
 }
 
+/** The HTTP status of a gateway error (kept as its cause), for telling a bad repository from an outage. */
+function statusOf(error: unknown): number | undefined {
+  return httpStatusOf(error) ?? (error instanceof Error ? httpStatusOf(error.cause) : undefined);
+}
+
+/** Jobs of one source; a failure becomes a gap naming the repository. */
+async function readRepository(repository: string, what: string, log: Log, fn: () => Promise<QueuedJob[]>) {
+  try {
+    return { read: { items: await fn(), complete: true } as Read<QueuedJob> };
+  } catch (error) {
+    log.warning(`could not read ${what}: ${errorText(error)}`);
+    const status = statusOf(error);
+    const gap: DemandGap = { repository, error: errorText(error), ...(status ? { status } : {}) };
+    return { read: { items: [], complete: false, error: errorText(error) } as Read<QueuedJob>, gap };
+  }
+}
+
 async function readJobs(gateways: Gateways, config: Config, options: ObserveOptions, log: Log) {
-  const reads: Promise<Read<QueuedJob>>[] = [];
   const { event } = options;
-  if (event.kind === 'jobs') reads.push(Promise.resolve({ items: event.jobs, complete: true }));
+  const reads: Promise<{ read: Read<QueuedJob>; gap?: DemandGap }>[] = [];
+  if (event.kind === 'jobs') reads.push(Promise.resolve({ read: { items: event.jobs, complete: true } }));
   if (event.kind === 'run') {
     reads.push(
-      read(`queued jobs of run ${event.runId}`, log, () =>
+      readRepository(event.repository, `queued jobs of run ${event.runId}`, log, () =>
         gateways.github.listQueuedJobsOfRun(event.repository, event.runId),
       ),
     );
   }
   if (options.poll) {
-    const repositories = [...new Set(config.pools.flatMap((p) => p.repositories))];
-    for (const repo of repositories) {
-      reads.push(read(`queued jobs of ${repo}`, log, () => gateways.github.listQueuedJobs(repo)));
+    for (const repo of [...new Set(config.pools.flatMap((p) => p.repositories))]) {
+      reads.push(
+        readRepository(repo, `queued jobs of ${repo}`, log, () => gateways.github.listQueuedJobs(repo)),
+      );
     }
   }
-  return merge(await Promise.all(reads));
+  const results = await Promise.all(reads);
+  return { jobs: merge(results.map((r) => r.read)), gaps: results.flatMap((r) => (r.gap ? [r.gap] : [])) };
+}
+
+/** The store's records, read after the lease was taken (so the previous holder's launches are in them). */
+async function readCoordination(
+  store: CoordinationStore | undefined,
+  options: ObserveOptions,
+  log: Log,
+): Promise<Coordination> {
+  const base = { lease: options.lease, launches: [], breakers: [], read: false };
+  const extra = { ...(options.heldBy ? { heldBy: options.heldBy } : {}) };
+  if (!store) return { ...base, ...extra, error: 'no coordination store' };
+  if (options.lease === 'unavailable') return { ...base, ...extra, error: options.leaseError };
+  try {
+    const state = await store.read(options.now);
+    return { ...base, ...extra, launches: state.launches, breakers: state.breakers, read: true };
+  } catch (error) {
+    log.warning(`could not read the coordination store: ${errorText(error)}`);
+    const lease = options.lease === 'held' ? 'unavailable' : options.lease;
+    return { ...base, ...extra, lease, error: errorText(error) };
+  }
+}
+
+/**
+ * Instances a launch record names that the listing missed: looked up by id. Those alive join the listing (a
+ * lagging tag filter); those terminated or leaving are dropped from the ledger's stand-ins; those EC2 does not
+ * know yet stay stand-ins.
+ */
+async function resolveUnlisted(
+  gateways: Gateways,
+  config: Config,
+  coordination: Coordination,
+  instances: Read<Instance>,
+) {
+  const listed = new Set(instances.items.map((i) => i.id));
+  const unlisted = coordination.launches.flatMap((r) =>
+    r.instanceIds.filter((id) => !listed.has(id)).map((id) => ({ id, pool: r.pool })),
+  );
+  if (unlisted.length === 0 || !instances.complete) return { instances, gone: new Set<string>() };
+  const regionOf = new Map(config.pools.map((p) => [p.name, p.region]));
+  const gone = new Set<string>();
+  const found: Instance[] = [];
+  const byRegion = new Map<string, string[]>();
+  for (const { id, pool } of unlisted) {
+    const region = regionOf.get(pool);
+    if (region) byRegion.set(region, [...(byRegion.get(region) ?? []), id]);
+  }
+  for (const [region, ids] of byRegion) {
+    const fresh = await gateways
+      .ec2(region)
+      .describeInstances(ids)
+      .catch(() => []);
+    for (const instance of fresh) {
+      if (instance.tags['runner-scaler:environment'] !== config.environment) continue;
+      if (instance.state === 'terminated' || instance.state === 'shutting-down') gone.add(instance.id);
+      else found.push(instance);
+    }
+  }
+  return { instances: { ...instances, items: [...instances.items, ...found] }, gone };
 }
 
 export async function observe(
@@ -77,6 +163,7 @@ export async function observe(
   const { environment } = config;
   const regions = regionsOf(config);
   const jobs = readJobs(gateways, config, options, log);
+  const coordination = readCoordination(gateways.store, options, log);
   // Runners and parameters are read before instances: anything registered or written before these reads
   // belongs to an instance launched earlier still, which the instance read then cannot miss.
   const [runners, parameters] = await Promise.all([
@@ -93,7 +180,7 @@ export async function observe(
       ),
     ).then(merge),
   ]);
-  const instances = merge(
+  const listed = merge(
     await Promise.all(
       regions.map((region) =>
         read<Instance>(`instances in ${region}`, log, () =>
@@ -102,5 +189,19 @@ export async function observe(
       ),
     ),
   );
-  return { instances, runners, parameters, jobs: await jobs };
+  const store = await coordination;
+  const resolved = await resolveUnlisted(gateways, config, store, listed);
+  const launches = store.launches.map((r) => ({
+    ...r,
+    instanceIds: r.instanceIds.filter((id) => !resolved.gone.has(id)),
+  }));
+  const demand = await jobs;
+  return {
+    instances: resolved.instances,
+    runners,
+    parameters,
+    jobs: demand.jobs,
+    demandGaps: demand.gaps,
+    coordination: { ...store, launches },
+  };
 }

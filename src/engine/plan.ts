@@ -1,7 +1,8 @@
 // PURE: (Snapshot, Config, options, now) -> Plan. All policy lives here; every action carries its reason.
-import { createHash } from 'node:crypto';
+import { poolOfReservedLabel } from '../contract.js';
 import type {
   Action,
+  BreakerAction,
   Config,
   Instance,
   LaunchAction,
@@ -10,13 +11,12 @@ import type {
   PoolConfig,
   PoolCounts,
   PoolPlan,
-  QueuedJob,
   RemoveRunnerAction,
   Snapshot,
   TerminateAction,
 } from '../types.js';
+import { breakerHold, settingsHash } from './breaker.js';
 import {
-  assignJobs,
   classifyInstance,
   ghostRunners,
   leakedParameters,
@@ -24,6 +24,13 @@ import {
   runnersByInstance,
   type ClassifiedInstance,
 } from './classify.js';
+import { assignJobs, type PoolJob, type UnmatchedJob } from './demand.js';
+import { formatDuration } from './format.js';
+import { unlistedLaunches } from './ledger.js';
+import { clientToken, planPoolLaunches } from './plan-launch.js';
+
+export { clientToken, TOKEN_WINDOW_MS } from './plan-launch.js';
+export { formatDuration } from './format.js';
 
 export interface PlanOptions {
   mode: Mode;
@@ -34,34 +41,34 @@ export interface PlanOptions {
   count?: number;
   /** Seed for the ClientToken of an explicit count: run id + attempt. */
   runKey: string;
-  /** Labels added to the runners launched for an explicit count. */
-  extraLabels: string[];
+  /** The run-unique label the runners launched for an explicit count are reserved for. */
+  reservedLabel?: string;
 }
-
-/** Launch tokens of the same demand are equal within this window (the cron period). */
-export const TOKEN_WINDOW_MS = 5 * 60_000;
 
 export const GHOST_REASON = 'ghost: runner registered for an instance that no longer exists';
 
-const MS = { s: 1000, m: 60_000, h: 3_600_000 };
-
-export function formatDuration(ms: number): string {
-  if (ms >= MS.h && ms % MS.h === 0) return `${ms / MS.h}h`;
-  if (ms >= MS.m && ms % MS.m === 0) return `${ms / MS.m}m`;
-  if (ms >= MS.h) return `${(ms / MS.h).toFixed(1)}h`;
-  if (ms >= MS.m) return `${Math.floor(ms / MS.m)}m${Math.round((ms % MS.m) / MS.s)}s`;
-  return `${Math.round(ms / MS.s)}s`;
+/** Launches into a pool per run when the coordination store is unavailable: a bounded over-launch at worst. */
+export function degradedCap(pool: PoolConfig): number {
+  return Math.max(1, Math.ceil(pool.max / 4));
 }
 
-/** EC2 ClientToken (<= 64 chars) from what the launch serves, so two runs seeing the same demand launch once. */
-export function clientToken(parts: (string | number)[]): string {
-  return `rs-${createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 48)}`;
-}
+const MIN = 60_000;
 
 interface PoolState {
   pool: PoolConfig;
   members: ClassifiedInstance[];
-  jobs: QueuedJob[];
+  jobs: PoolJob[];
+  retired: boolean;
+}
+
+interface Context {
+  snapshot: Snapshot;
+  config: Config;
+  options: PlanOptions;
+  notes: string[];
+  /** Why the run must fail though nothing it tried failed (a breaker open, the lease held elsewhere…). */
+  problems: string[];
+  recentIds: Set<string>;
 }
 
 function countsOf(members: ClassifiedInstance[]): PoolCounts {
@@ -90,23 +97,27 @@ function removeAction(m: ClassifiedInstance, reason: string): RemoveRunnerAction
   return { kind: 'terminate', ...target };
 }
 
+/** A stale runner is confirmed offline on two sightings idleTimeout apart (the first is tagged). */
+function staleConfirmed(m: ClassifiedInstance, pool: PoolConfig, now: Date): boolean {
+  const since = m.instance.staleSince;
+  return since !== undefined && now.getTime() - since.getTime() >= pool.idleTimeoutMs;
+}
+
 /** Dead instances: never came online, or lost their runner. */
-function planDead(state: PoolState): Action[] {
+function planDead(state: PoolState, ctx: Context): Action[] {
   const { pool } = state;
+  const { now, mode } = ctx.options;
   return state.members.flatMap((m): Action[] => {
+    if (m.instance.unlisted) return [];
     if (m.cls === 'orphan') {
       const why = m.instance.jobStartedAt
         ? 'orphan: its job ran and its runner is gone, but the instance did not shut down'
         : `orphan: no runner registered ${formatDuration(m.ageMs)} after launch (bootTimeout ${formatDuration(pool.bootTimeoutMs)})`;
       return [removeAction(m, why)];
     }
-    if (m.cls === 'stale') {
-      return [
-        removeAction(
-          m,
-          `stale: runner offline ${formatDuration(m.ageMs)} after launch (bootTimeout ${formatDuration(pool.bootTimeoutMs)})`,
-        ),
-      ];
+    if (m.cls === 'stale' && (mode === 'drain' || staleConfirmed(m, pool, now))) {
+      const why = `stale: runner offline ${formatDuration(m.ageMs)} after launch (bootTimeout ${formatDuration(pool.bootTimeoutMs)}), seen offline twice`;
+      return [removeAction(m, why)];
     }
     return [];
   });
@@ -123,13 +134,21 @@ function planIdle(state: PoolState, options: PlanOptions): ClassifiedInstance[] 
     m.instance.idleSince !== undefined && now - m.instance.idleSince.getTime() >= pool.idleTimeoutMs;
   // Past maxLifetime an earlier idle sighting is enough: the instance goes regardless of min.
   const expired = idle.filter((m) => m.ageMs >= pool.maxLifetimeMs && m.instance.idleSince !== undefined);
-  const keep = pool.min + state.jobs.length;
-  const excess = Math.max(0, idle.length - expired.length - keep);
-  const eligible = idle
-    .filter((m) => !expired.includes(m) && confirmed(m) && m.ageMs >= pool.minLifetimeMs)
-    .sort((a, b) => a.instance.launchTime.getTime() - b.instance.launchTime.getTime())
-    .slice(0, excess);
-  return [...expired, ...eligible];
+  // Runners reserved for a run-unique label serve only its jobs; the generic ones the rest and the minimum.
+  const needed = (label: string | undefined) =>
+    state.jobs.filter((j) => j.reservedLabel === label).length + (label === undefined ? pool.min : 0);
+  const labels = [...new Set(idle.map((m) => m.reservedLabel))];
+  return [
+    ...expired,
+    ...labels.flatMap((label) => {
+      const ofLabel = idle.filter((m) => m.reservedLabel === label && !expired.includes(m));
+      const excess = Math.max(0, ofLabel.length - needed(label));
+      return ofLabel
+        .filter((m) => confirmed(m) && m.ageMs >= pool.minLifetimeMs)
+        .sort((a, b) => a.instance.launchTime.getTime() - b.instance.launchTime.getTime())
+        .slice(0, excess);
+    }),
+  ];
 }
 
 function idleReason(m: ClassifiedInstance, pool: PoolConfig, options: PlanOptions): string {
@@ -141,96 +160,40 @@ function idleReason(m: ClassifiedInstance, pool: PoolConfig, options: PlanOption
   return `idle ${formatDuration(idleFor)} (idleTimeout ${formatDuration(pool.idleTimeoutMs)}), above min ${pool.min}`;
 }
 
-/** Idle-since tags: set on the first idle sighting, cleared when the runner is no longer idle. */
-function planIdleTags(states: PoolState[], now: Date): Action[] {
-  const mark = new Map<string, string[]>();
-  const clear = new Map<string, string[]>();
+/**
+ * First-sighting tags: idle-since for idle runners, stale-since for runners offline past bootTimeout; each is
+ * cleared when its condition no longer holds.
+ */
+function planSightingTags(states: PoolState[], now: Date, mode: Mode): Action[] {
+  const lists = {
+    'mark-idle': new Map<string, string[]>(),
+    'clear-idle': new Map<string, string[]>(),
+    'mark-stale': new Map<string, string[]>(),
+    'clear-stale': new Map<string, string[]>(),
+  };
+  const add = (kind: keyof typeof lists, instance: Instance) =>
+    lists[kind].set(instance.region, [...(lists[kind].get(instance.region) ?? []), instance.id]);
   for (const m of states.flatMap((s) => s.members)) {
     const { instance } = m;
-    const target =
-      m.cls === 'idle' && !instance.idleSince ? mark : m.cls !== 'idle' && instance.idleSince ? clear : null;
-    if (!target || m.cls === 'leaving') continue;
-    target.set(instance.region, [...(target.get(instance.region) ?? []), instance.id]);
+    if (m.cls === 'leaving' || instance.unlisted) continue;
+    if (m.cls === 'idle' && !instance.idleSince && mode !== 'drain') add('mark-idle', instance);
+    if (m.cls !== 'idle' && instance.idleSince) add('clear-idle', instance);
+    if (m.cls === 'stale' && !instance.staleSince && mode !== 'drain') add('mark-stale', instance);
+    if (m.cls !== 'stale' && instance.staleSince) add('clear-stale', instance);
   }
-  const actions: Action[] = [];
-  for (const [region, instanceIds] of mark) {
-    actions.push({ kind: 'mark-idle', region, instanceIds, since: now, reason: 'first sighting as idle' });
-  }
-  for (const [region, instanceIds] of clear) {
-    actions.push({ kind: 'clear-idle', region, instanceIds, reason: 'no longer idle' });
-  }
-  return actions;
-}
-
-function planLaunch(
-  state: PoolState,
-  removed: Set<string>,
-  options: PlanOptions,
-): LaunchAction | string | undefined {
-  const { pool } = state;
-  const present = state.members.filter((m) => m.cls !== 'leaving');
-  const room = Math.max(0, pool.max - present.length);
-  const supply = present.filter(
-    (m) => (m.cls === 'idle' || m.cls === 'booting') && !removed.has(m.instance.id),
-  );
-
-  let want: number;
-  let token: (count: number) => string;
-  let jobIds: number[] = [];
-  let reason: string;
-  if (options.count !== undefined) {
-    want = options.count;
-    token = (count) => clientToken(['count', options.runKey, pool.name, count]);
-    reason = `count input: ${want} runner(s) requested`;
-  } else {
-    const jobs = [...state.jobs].sort((a, b) => a.id - b.id);
-    const gap = Math.max(0, jobs.length - supply.length);
-    const deficit = Math.max(0, pool.min - Math.max(0, supply.length - jobs.length));
-    want = gap + deficit;
-    jobIds = jobs.slice(jobs.length - gap).map((j) => j.id);
-    const parts = [
-      `${jobs.length} queued job(s)`,
-      `${supply.length} idle or booting`,
-      ...(deficit > 0 ? [`min ${pool.min} idle`] : []),
-    ];
-    reason = `demand: ${parts.join(', ')}`;
-    // Served jobs identify job-driven launches; the pool's current members identify min top-ups. The time
-    // window keeps a token from being reused once its instances are gone (EC2 then refuses it), e.g. when an
-    // instance died before taking its job and the job is still queued. Within the window, the dead instances
-    // a launch replaces tell it from the launch that created them, which EC2 would otherwise replay.
-    const members = present.map((m) => m.instance.id).sort();
-    const dead = state.members
-      .filter((m) => m.cls === 'orphan' || m.cls === 'stale' || m.cls === 'leaving')
-      .map((m) => m.instance.id)
-      .sort();
-    const window = Math.floor(options.now.getTime() / TOKEN_WINDOW_MS);
-    const served = ['|', ...jobIds.map(String), '|', ...(gap ? dead : members)];
-    token = (count: number) => clientToken(['demand', pool.name, count, window, ...served]);
-  }
-  if (want <= 0) return undefined;
-  const count = Math.min(want, room);
-  const capped = count < want ? `; capped by max ${pool.max} (${present.length} present)` : '';
-  if (count === 0) return `pool ${pool.name}: ${reason}, but max ${pool.max} reached: nothing launched`;
-  return {
-    kind: 'launch',
-    pool: pool.name,
-    count,
-    clientToken: token(count),
-    jobIds,
-    extraLabels: options.count !== undefined ? options.extraLabels : [],
-    reason: `${reason}${capped}`,
+  const reasons = {
+    'mark-idle': 'first sighting as idle',
+    'clear-idle': 'no longer idle',
+    'mark-stale': 'first sighting of its runner offline past bootTimeout',
+    'clear-stale': 'runner no longer offline',
   };
-}
-
-function groupByPool(instances: Instance[]): Map<string, Instance[]> {
-  const byPool = new Map<string, Instance[]>();
-  for (const i of instances) {
-    const name = i.pool ?? '(no pool tag)';
-    const group = byPool.get(name);
-    if (group) group.push(i);
-    else byPool.set(name, [i]);
-  }
-  return byPool;
+  return (Object.keys(lists) as (keyof typeof lists)[]).flatMap((kind) =>
+    [...lists[kind]].map(([region, instanceIds]): Action =>
+      kind === 'mark-idle' || kind === 'mark-stale'
+        ? { kind, region, instanceIds, since: now, reason: reasons[kind] }
+        : { kind, region, instanceIds, reason: reasons[kind] },
+    ),
+  );
 }
 
 /** Settings for the instances of a pool no longer in the file: no minimum, no launches, default timeouts. */
@@ -246,10 +209,10 @@ function retiredPool(name: string, region: string): PoolConfig {
     registration: 'jit',
     min: 0,
     max: 0,
-    idleTimeoutMs: 5 * MS.m,
-    bootTimeoutMs: 10 * MS.m,
-    minLifetimeMs: 2 * MS.m,
-    maxLifetimeMs: 24 * MS.h,
+    idleTimeoutMs: 5 * MIN,
+    bootTimeoutMs: 10 * MIN,
+    minLifetimeMs: 2 * MIN,
+    maxLifetimeMs: 24 * 60 * MIN,
     repositories: [],
   };
 }
@@ -265,6 +228,7 @@ function adoptable(state: PoolState): ClassifiedInstance[] {
   return state.members.filter(
     (m) =>
       m.cls === 'booting' &&
+      !m.instance.unlisted &&
       m.parameter === undefined &&
       m.instance.jobStartedAt === undefined &&
       // A runner registered but offline may also be one starting right after the instance read its parameter;
@@ -274,113 +238,256 @@ function adoptable(state: PoolState): ClassifiedInstance[] {
   );
 }
 
-function withAdoption(state: PoolState, launch: LaunchAction | undefined): LaunchAction | undefined {
+function withAdoption(state: PoolState, launches: LaunchAction[]): LaunchAction[] {
   const adopt = adoptable(state)
     .map((m) => m.instance.id)
     .sort();
-  if (adopt.length === 0) return launch;
+  if (adopt.length === 0) return launches;
   const why = `${adopt.length} booting instance(s) without a runner config (an earlier run stopped before delivering it)`;
-  if (launch) return { ...launch, adopt, reason: `${launch.reason}; configures ${why}` };
-  return {
-    kind: 'launch',
-    pool: state.pool.name,
-    count: 0,
-    clientToken: clientToken(['adopt', state.pool.name, ...adopt]),
-    jobIds: [],
-    extraLabels: [],
-    adopt,
-    reason: `configure ${why}`,
-  };
+  const generic = launches.find((l) => !l.reservedLabel);
+  if (generic) {
+    return launches.map((l) =>
+      l === generic ? { ...l, adopt, reason: `${l.reason}; configures ${why}` } : l,
+    );
+  }
+  return [
+    ...launches,
+    {
+      kind: 'launch',
+      pool: state.pool.name,
+      count: 0,
+      clientToken: clientToken(['adopt', state.pool.name, ...adopt]),
+      jobIds: [],
+      adopt,
+      reason: `configure ${why}`,
+    },
+  ];
 }
 
-/** The reads that failed or were partial, each as `<what>: <error>`; nothing may be removed after one. */
+/** The reads that failed or were partial, each as `<what>: <error>`. */
 export function failedReads(snapshot: Snapshot): string[] {
   return (['instances', 'runners', 'parameters', 'jobs'] as const)
     .filter((key) => !snapshot[key].complete)
     .map((key) => `${key}: ${snapshot[key].error ?? 'partial read'}`);
 }
 
-export function plan(snapshot: Snapshot, config: Config, options: PlanOptions): Plan {
-  const { mode, now } = options;
-  const notes: string[] = [];
-  const pools = config.pools.filter((p) => !options.pool || p.name === options.pool);
-  const runners = runnersByInstance(config.environment, snapshot.runners.items);
-  const parameters = parametersByInstance(config.environment, snapshot.parameters.items);
-  const { byPool, unmatched } = assignJobs(snapshot.jobs.items, config.pools);
-  const states: PoolState[] = pools.map((pool) => ({
-    pool,
-    jobs: byPool.get(pool.name) ?? [],
-    members: snapshot.instances.items
-      .filter((i) => i.pool === pool.name)
-      .map((i) => ({
-        ...classifyInstance(i, runners.get(i.id), pool, now),
-        parameter: parameters.get(i.id),
-      })),
-  }));
+/** Whether the pool's demand is known: none of its repositories (nor a repository no pool polls) failed. */
+function demandKnown(snapshot: Snapshot, pool: PoolConfig, config: Config): boolean {
+  if (snapshot.jobs.complete) return true;
+  if (snapshot.demandGaps.length === 0) return false;
+  const polled = new Set(config.pools.flatMap((p) => p.repositories));
+  return snapshot.demandGaps.every(
+    (gap) => polled.has(gap.repository) && !pool.repositories.includes(gap.repository),
+  );
+}
+
+function unmatchedNote(unmatched: UnmatchedJob[]): string[] {
+  if (unmatched.length === 0) return [];
+  const shown = unmatched
+    .slice(0, 5)
+    .map(
+      ({ job, why }) =>
+        `${job.name ?? `job ${job.id}`} (#${job.id}) in ${job.repository} [${job.labels.join(', ')}]: ${why}`,
+    );
+  const more = unmatched.length > 5 ? [`… and ${unmatched.length - 5} more`] : [];
+  return [`${unmatched.length} queued job(s) match no pool: ${[...shown, ...more].join('; ')}`];
+}
+
+function poolStates(ctx: Context, standIns: Instance[]): PoolState[] {
+  const { snapshot, config, options } = ctx;
+  const env = config.environment;
+  const runners = runnersByInstance(env, snapshot.runners.items);
+  const parameters = parametersByInstance(env, snapshot.parameters.items);
+  const { byPool, unmatched } = assignJobs(env, snapshot.jobs.items, config.pools);
+  ctx.notes.push(...unmatchedNote(unmatched));
+  const instances = [...snapshot.instances.items, ...standIns];
+  const classify = (i: Instance, pool: PoolConfig) => ({
+    ...classifyInstance(i, runners.get(i.id), pool, options.now),
+    parameter: parameters.get(i.id),
+  });
+  const states: PoolState[] = config.pools
+    .filter((p) => !options.pool || p.name === options.pool)
+    .map((pool) => ({
+      pool,
+      retired: false,
+      jobs: byPool.get(pool.name) ?? [],
+      members: instances.filter((i) => i.pool === pool.name).map((i) => classify(i, pool)),
+    }));
   // A pool removed from the file scales to zero: its dead instances and idle runners go, busy ones finish.
   const known = new Set(config.pools.map((p) => p.name));
-  const retired = groupByPool(snapshot.instances.items.filter((i) => !known.has(i.pool ?? '')));
   if (!options.pool) {
-    for (const [name, instances] of retired) {
-      const pool = retiredPool(name, instances[0]?.region ?? '');
-      const members = instances.map((i) => ({
-        ...classifyInstance(i, runners.get(i.id), pool, now),
-        parameter: parameters.get(i.id),
-      }));
-      states.push({ pool, jobs: [], members });
-      notes.push(
-        `pool ${name} is not in the pools file: its ${instances.length} instance(s) are scaled to zero`,
+    const retired = snapshot.instances.items.filter((i) => !known.has(i.pool ?? ''));
+    for (const name of [...new Set(retired.map((i) => i.pool ?? '(no pool tag)'))]) {
+      const own = retired.filter((i) => (i.pool ?? '(no pool tag)') === name);
+      const pool = retiredPool(name, own[0]?.region ?? '');
+      states.push({ pool, retired: true, jobs: [], members: own.map((i) => classify(i, pool)) });
+      ctx.notes.push(
+        `pool ${name} is not in the pools file: its ${own.length} instance(s) are scaled to zero`,
       );
     }
   }
-  if (unmatched.length > 0) notes.push(`${unmatched.length} queued job(s) match no pool's labels`);
+  return states;
+}
 
-  const problems = failedReads(snapshot);
-  const removing = mode !== 'scale-up';
-  const canRemove = removing && problems.length === 0;
-  const canLaunch =
-    (mode === 'scale-up' || mode === 'reconcile') && snapshot.instances.complete && snapshot.runners.complete;
-  if (removing && !canRemove)
-    notes.push(`nothing removed: a read failed or was partial (${problems.join('; ')})`);
-  if ((mode === 'scale-up' || mode === 'reconcile') && !canLaunch) {
-    notes.push('nothing launched: the instance or runner list could not be read completely');
+/** Boot failures among this run's removals, and whether an instance launched since the last failure booted. */
+function breakerAction(state: PoolState, removals: Action[], ctx: Context): BreakerAction | undefined {
+  const { coordination } = ctx.snapshot;
+  if (!coordination.read || state.retired) return undefined;
+  const record = coordination.breakers.find((b) => b.pool === state.pool.name);
+  const removedIds = new Set(
+    removals.flatMap((a) => (a.kind === 'remove-runner' || a.kind === 'terminate' ? [a.instanceId] : [])),
+  );
+  const failedBoots = state.members
+    .filter((m) => removedIds.has(m.instance.id) && (m.cls === 'orphan' || m.cls === 'stale'))
+    .filter((m) => !m.instance.jobStartedAt && !m.instance.idleSince)
+    .map((m) => m.instance.id);
+  const since = record?.lastFailureAt?.getTime() ?? 0;
+  const booted =
+    (record?.failures ?? 0) > 0 &&
+    state.members.some(
+      (m) =>
+        !m.instance.unlisted &&
+        (m.cls === 'idle' || m.cls === 'busy') &&
+        m.instance.launchTime.getTime() >= since,
+    );
+  if (failedBoots.length === 0 && !booted) return undefined;
+  return {
+    kind: 'breaker',
+    pool: state.pool.name,
+    failedBoots,
+    booted,
+    settingsHash: settingsHash(state.pool),
+    ...(record ? { current: record } : {}),
+    reason: failedBoots.length
+      ? `${failedBoots.length} instance(s) died at bootTimeout without a runner online`
+      : 'an instance launched after the last boot failure has a runner online',
+  };
+}
+
+/** The launches of one pool, under what the lease and the breaker allow. */
+function planLaunches(state: PoolState, removed: Set<string>, ctx: Context): LaunchAction[] {
+  const { snapshot, options } = ctx;
+  const { coordination } = snapshot;
+  const hold = breakerHold(
+    state.pool,
+    coordination.breakers.find((b) => b.pool === state.pool.name),
+    options.now,
+  );
+  if (hold) {
+    ctx.problems.push(hold);
+    return [];
   }
+  const served = new Set(coordination.launches.flatMap((r) => (r.state === 'failed' ? [] : r.jobIds)));
+  const planned = planPoolLaunches({
+    pool: state.pool,
+    members: state.members,
+    jobs: state.jobs,
+    removed,
+    served,
+    now: options.now,
+    ...(options.count !== undefined
+      ? {
+          count: {
+            count: options.count,
+            runKey: options.runKey,
+            ...(options.reservedLabel ? { reservedLabel: options.reservedLabel } : {}),
+          },
+        }
+      : {}),
+    ...(coordination.lease === 'unavailable' ? { cap: degradedCap(state.pool) } : {}),
+  });
+  ctx.notes.push(...planned.notes);
+  // Whether an instance has its parameter is known only from a complete read; a count run serves its own
+  // workflow.
+  const adopts = snapshot.parameters.complete && options.count === undefined;
+  return adopts ? withAdoption(state, planned.launches) : planned.launches;
+}
 
+interface Permissions {
+  removeDead: boolean;
+  launch: boolean;
+}
+
+function permissions(ctx: Context): Permissions {
+  const { snapshot, options } = ctx;
+  const { mode } = options;
+  const launching = mode === 'scale-up' || mode === 'reconcile';
+  const problems = failedReads(snapshot).filter((r) => !r.startsWith('jobs:'));
+  // Dead resources depend on what exists, never on demand: a failed jobs read does not hold them back.
+  const removeDead = mode !== 'scale-up' && problems.length === 0;
+  if (mode !== 'scale-up' && !removeDead)
+    ctx.notes.push(`nothing removed: a read failed or was partial (${problems.join('; ')})`);
+  const listed = snapshot.instances.complete && snapshot.runners.complete;
+  if (launching && !listed)
+    ctx.notes.push('nothing launched: the instance or runner list could not be read completely');
+  const { coordination } = snapshot;
+  if (launching && coordination.lease === 'busy') {
+    ctx.problems.push(
+      `nothing launched: another run (${coordination.heldBy ?? 'unknown'}) held the coordination lease longer than this run could wait; it or the next run serves the demand`,
+    );
+  }
+  if (launching && coordination.lease === 'unavailable') {
+    ctx.problems.push(
+      `the coordination store is unavailable (${coordination.error ?? 'unknown error'}): launched without the lease, at most ${'a quarter of max'} per pool, so concurrent runs may over-launch by that much`,
+    );
+  }
+  return { removeDead, launch: launching && listed && coordination.lease !== 'busy' };
+}
+
+function planPool(state: PoolState, ctx: Context, allowed: Permissions, removedIds: Set<string>): Action[] {
+  const { options, snapshot } = ctx;
   const actions: Action[] = [];
-  const removedIds = new Set<string>();
-  const pending: PoolPlan[] = [];
-  for (const state of states) {
-    const poolActions: Action[] = [];
-    if (canRemove) {
-      poolActions.push(...planDead(state));
+  if (allowed.removeDead) {
+    actions.push(...planDead(state, ctx));
+    if (demandKnown(snapshot, state.pool, ctx.config) || options.mode === 'drain') {
       for (const m of planIdle(state, options))
-        poolActions.push(removeAction(m, idleReason(m, state.pool, options)));
-      if (mode === 'drain') {
-        const booting = state.members.filter((m) => m.cls === 'booting');
-        for (const m of booting) poolActions.push(removeAction(m, 'drain: booting instance'));
+        actions.push(removeAction(m, idleReason(m, state.pool, options)));
+    } else if (state.members.some((m) => m.cls === 'idle')) {
+      ctx.notes.push(
+        `pool ${state.pool.name}: idle runners kept: the queued jobs of its repositories could not all be read`,
+      );
+    }
+    if (options.mode === 'drain') {
+      for (const m of state.members.filter((x) => x.cls === 'booting' && !x.instance.unlisted)) {
+        actions.push(removeAction(m, 'drain: booting instance'));
       }
     }
-    for (const a of poolActions)
-      if (a.kind === 'remove-runner' || a.kind === 'terminate') removedIds.add(a.instanceId ?? '');
-    if (canLaunch) {
-      const planned = planLaunch(state, removedIds, options);
-      if (typeof planned === 'string') notes.push(planned);
-      const launch = typeof planned === 'string' ? undefined : planned;
-      // Whether an instance has its parameter is known only from a complete read; a count run serves its own
-      // workflow; a retired pool gets no new runners.
-      const adopts =
-        snapshot.parameters.complete && options.count === undefined && known.has(state.pool.name);
-      const adopting = adopts ? withAdoption(state, launch) : launch;
-      if (adopting) poolActions.unshift(adopting);
-    }
+  }
+  for (const a of actions)
+    if (a.kind === 'remove-runner' || a.kind === 'terminate') removedIds.add(a.instanceId ?? '');
+  const breaker = breakerAction(state, actions, ctx);
+  if (allowed.launch && !state.retired) actions.unshift(...planLaunches(state, removedIds, ctx));
+  if (breaker) actions.push(breaker);
+  return actions;
+}
+
+export function plan(snapshot: Snapshot, config: Config, options: PlanOptions): Plan {
+  const ctx: Context = { snapshot, config, options, notes: [], problems: [], recentIds: new Set() };
+  const names = config.pools.map((p) => p.name);
+  const isReserved = (label: string) => poolOfReservedLabel(config.environment, names, label) !== undefined;
+  const ledger = unlistedLaunches(
+    config.environment,
+    snapshot.coordination.launches,
+    snapshot.instances.items,
+    config.pools,
+    isReserved,
+  );
+  ctx.recentIds = ledger.recentIds;
+  const states = poolStates(ctx, ledger.members);
+  const allowed = permissions(ctx);
+  const actions: Action[] = [];
+  const removedIds = new Set<string>();
+  const pools: PoolPlan[] = [];
+  for (const state of states) {
+    const poolActions = planPool(state, ctx, allowed, removedIds);
     actions.push(...poolActions);
-    pending.push(poolSummary(state, poolActions, removedIds));
+    pools.push(poolSummary(state, poolActions, removedIds));
   }
-  if (canRemove) {
-    actions.push(...planIdleTags(states, now).filter((a) => a.kind !== 'mark-idle' || mode !== 'drain'));
-    if (!options.pool) actions.push(...planEnvironmentCleanup(config.environment, snapshot, notes));
+  if (allowed.removeDead) {
+    actions.push(...planSightingTags(states, options.now, options.mode));
+    if (!options.pool) actions.push(...planEnvironmentCleanup(ctx));
   }
-  return { mode, now, actions, pools: pending, notes };
+  return { mode: options.mode, now: options.now, actions, pools, notes: ctx.notes, problems: ctx.problems };
 }
 
 function poolSummary(state: PoolState, actions: Action[], removed: Set<string>): PoolPlan {
@@ -393,26 +500,35 @@ function poolSummary(state: PoolState, actions: Action[], removed: Set<string>):
 }
 
 /** Ghost runners and leaked parameters belong to the environment, not to one pool. */
-function planEnvironmentCleanup(environment: string, snapshot: Snapshot, notes: string[]): Action[] {
+function planEnvironmentCleanup(ctx: Context): Action[] {
+  const { snapshot, config, options, notes, recentIds } = ctx;
+  const environment = config.environment;
+  const regions = [...new Set(config.pools.map((p) => p.region))];
   const actions: Action[] = [];
-  for (const runner of ghostRunners(environment, snapshot)) {
+  for (const runner of ghostRunners(environment, snapshot, recentIds)) {
     if (runner.status === 'online' || runner.busy) {
       notes.push(`runner ${runner.name} is online but its instance is not listed: kept`);
       continue;
     }
+    const instanceId = runner.name.slice(environment.length + 1);
+    // Absence needs evidence that survives a lagging listing: apply looks the instance up by id first.
     actions.push({
       kind: 'remove-runner',
       runnerId: runner.id,
       runnerName: runner.name,
+      confirmGone: { instanceId, regions },
       reason: GHOST_REASON,
     });
   }
-  for (const parameter of leakedParameters(environment, snapshot)) {
+  // A parameter is written right after its instance's launch: younger than the longest bootTimeout, its
+  // instance may be one the listing does not show yet.
+  const graceMs = Math.max(...config.pools.map((p) => p.bootTimeoutMs));
+  for (const parameter of leakedParameters(environment, snapshot, recentIds, options.now, graceMs)) {
     actions.push({
       kind: 'delete-parameter',
       name: parameter.name,
       region: parameter.region,
-      reason: 'leaked: parameter of an instance that no longer exists',
+      reason: `leaked: parameter of an instance that no longer exists (older than ${formatDuration(graceMs)})`,
     });
   }
   return actions;

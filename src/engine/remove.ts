@@ -4,10 +4,10 @@
 // Terminations go in batches of up to 100 as unregisters complete; parameters in batches of 10.
 import { TAG_ENVIRONMENT, runnerName } from '../contract.js';
 import type {
+  Action,
   DeleteParameterAction,
   Instance,
   Outcome,
-  Plan,
   RemoveRunnerAction,
   TerminateAction,
 } from '../types.js';
@@ -276,13 +276,57 @@ async function unregisterGroup(
   });
 }
 
+const ALIVE = new Set(['pending', 'running', 'stopping', 'stopped']);
+
+/**
+ * Ghost runners: unregistered only when a lookup by id finds their instance gone or terminated. The listing that
+ * missed the instance is eventually consistent; a lookup by id is the second, independent piece of evidence.
+ */
+async function confirmGhosts(actions: RemoveRunnerAction[], ctx: ApplyContext) {
+  const proceed: RemoveRunnerAction[] = [];
+  const outcomes: Outcome[] = [];
+  const ghosts = actions.filter((a) => a.confirmGone);
+  const regions = [...new Set(ghosts.flatMap((a) => a.confirmGone?.regions ?? []))];
+  const ids = ghosts.map((a) => a.confirmGone?.instanceId as string);
+  const found = new Map<string, Instance>();
+  let error: unknown;
+  for (const region of regions) {
+    const fresh = ids.length ? await settle(ctx.gateways.ec2(region).describeInstances(ids)) : undefined;
+    if (fresh && !fresh.ok) error = fresh.error;
+    else for (const i of fresh?.value ?? []) found.set(i.id, i);
+  }
+  for (const action of actions) {
+    const id = action.confirmGone?.instanceId;
+    const instance = id ? found.get(id) : undefined;
+    if (!id) proceed.push(action);
+    else if (error !== undefined)
+      outcomes.push(
+        failed('unregister', action.runnerName, `${action.reason}; instance ${id} not looked up`, error),
+      );
+    else if (instance && ALIVE.has(instance.state)) {
+      outcomes.push(
+        skipped(
+          'unregister',
+          action.runnerName,
+          action.reason,
+          'changed',
+          `instance ${id} exists after all (${instance.state}): the listing missed it`,
+        ),
+      );
+    } else proceed.push(action);
+  }
+  return { proceed, outcomes };
+}
+
 /** Re-check and unregister group by group; the next group's re-check overlaps the current group's last DELETE. */
-export async function removeRunners(runners: RemoveRunnerAction[], ctx: ApplyContext, sinks: RemovalSinks) {
+export async function removeRunners(all: RemoveRunnerAction[], ctx: ApplyContext, sinks: RemovalSinks) {
+  const ghosts = await confirmGhosts(all, ctx);
+  const runners = ghosts.proceed;
   const groups: RemoveRunnerAction[][] = [];
   for (let start = 0; start < runners.length; start += UNREGISTER_GROUP) {
     groups.push(runners.slice(start, start + UNREGISTER_GROUP));
   }
-  const outcomes: Outcome[] = [];
+  const outcomes: Outcome[] = [...ghosts.outcomes];
   let next: Promise<Checked> | undefined = groups[0] && recheck(groups[0], ctx);
   for (let i = 0; next; i++) {
     const checked: Checked = await next;
@@ -341,12 +385,12 @@ export async function terminateOrphans(orphans: TerminateAction[], ctx: ApplyCon
   return [...confirmed.outcomes, ...checked.outcomes, ...terminated.flat()];
 }
 
-/** Every removal of a plan; the instances with a runner and those without go side by side. */
-export async function remove(plan: Plan, ctx: ApplyContext): Promise<Outcome[]> {
+/** Every removal among `actions`; the instances with a runner and those without go side by side. */
+export async function remove(actions: Action[], ctx: ApplyContext): Promise<Outcome[]> {
   const sinks = createRemovalSinks(ctx);
-  const runners = plan.actions.filter((a): a is RemoveRunnerAction => a.kind === 'remove-runner');
-  const orphans = plan.actions.filter((a): a is TerminateAction => a.kind === 'terminate');
-  for (const a of plan.actions) if (a.kind === 'delete-parameter') sinks.parameters.add(a);
+  const runners = actions.filter((a): a is RemoveRunnerAction => a.kind === 'remove-runner');
+  const orphans = actions.filter((a): a is TerminateAction => a.kind === 'terminate');
+  for (const a of actions) if (a.kind === 'delete-parameter') sinks.parameters.add(a);
   const [unregistered, orphaned] = await Promise.all([
     removeRunners(runners, ctx, sinks),
     terminateOrphans(orphans, ctx, sinks),

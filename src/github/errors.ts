@@ -19,3 +19,18 @@ export function describeGitHubError(error: unknown): string {
 export class RequestCancelled extends Error {
   override name = 'RequestCancelled';
 }
+
+/**
+ * generate-jitconfig answered 409 for a runner of that name that is online or running a job: another run (or
+ * an earlier attempt of this one) configured it and its instance is using it. Never replaced or removed here.
+ */
+export class RunnerAlreadyRegistered extends Error {
+  override name = 'RunnerAlreadyRegistered';
+  constructor(
+    message: string,
+    readonly runnerId: number,
+    readonly state: 'online' | 'busy',
+  ) {
+    super(message);
+  }
+}

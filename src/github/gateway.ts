@@ -8,7 +8,7 @@ import type {
   Runner,
 } from '../types.js';
 import type { GitHubLog, GitHubOctokit } from './client.js';
-import { describeGitHubError, httpStatusOf, RequestCancelled } from './errors.js';
+import { describeGitHubError, httpStatusOf, RequestCancelled, RunnerAlreadyRegistered } from './errors.js';
 
 export interface GitHubGatewayOptions {
   octokit: GitHubOctokit;
@@ -133,6 +133,7 @@ export function createGitHubGateway(options: GitHubGatewayOptions): GitHubGatewa
     name: string,
     labels: string[],
     runnerGroupId: number,
+    beforeReplace?: () => Promise<boolean>,
   ): Promise<JitConfig> {
     let existing: ApiRunner | undefined;
     try {
@@ -149,19 +150,24 @@ export function createGitHubGateway(options: GitHubGatewayOptions): GitHubGatewa
     // Only a runner that never came online is replaced: an online one may have taken a job that its
     // lagging busy flag does not show yet, and a DELETE then kills that job.
     if (existing.busy || existing.status === 'online') {
-      throw new Error(
+      throw new RunnerAlreadyRegistered(
         `Generating a JIT config for runner ${name} in ${scopeName} failed: a runner with that name ` +
           `(id ${existing.id}) is already registered and ${existing.busy ? 'running a job' : 'online'}`,
+        existing.id,
+        existing.busy ? 'busy' : 'online',
       );
     }
     log.info(
       `Runner ${name} (id ${existing.id}) is already registered but its JIT config was lost; replacing it`,
     );
-    const deleted = await deleteRunner(existing.id);
-    if (deleted === 'busy') {
-      throw new Error(
+    // The DELETE is checked right before it is sent, like every removal: the offline runner may be starting.
+    const deleted = await deleteRunner(existing.id, beforeReplace);
+    if (deleted === 'busy' || deleted === 'cancelled') {
+      throw new RunnerAlreadyRegistered(
         `Generating a JIT config for runner ${name} in ${scopeName} failed: the existing runner ` +
           `(id ${existing.id}) took a job before it could be replaced`,
+        existing.id,
+        'busy',
       );
     }
     try {
@@ -207,11 +213,12 @@ export function createGitHubGateway(options: GitHubGatewayOptions): GitHubGatewa
       }
     },
 
-    async generateJitConfig(name, labels, runnerGroupId) {
+    async generateJitConfig(name, labels, runnerGroupId, beforeReplace) {
       try {
         return await postJitConfig(name, labels, runnerGroupId);
       } catch (error) {
-        if (httpStatusOf(error) === 409) return replaceRunnerNamed(name, labels, runnerGroupId);
+        if (httpStatusOf(error) === 409)
+          return replaceRunnerNamed(name, labels, runnerGroupId, beforeReplace);
         throw failure(`Generating a JIT config for runner ${name} in ${scopeName}`, error);
       }
     },

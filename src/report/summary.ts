@@ -36,7 +36,11 @@ function describeAction(action: Action): { what: string; target: string } {
         : { what: 'launch', target: `${action.count} in ${action.pool}` };
     case 'mark-idle':
     case 'clear-idle':
+    case 'mark-stale':
+    case 'clear-stale':
       return { what: action.kind, target: `${action.instanceIds.length} instance(s)` };
+    case 'breaker':
+      return { what: 'breaker', target: `pool ${action.pool}` };
     case 'remove-runner':
       return { what: action.instanceId ? 'remove' : 'unregister', target: action.runnerName };
     case 'terminate':
@@ -119,6 +123,7 @@ export function renderSummary({ plan, outcomes, totals: t, environment, dryRun }
     ),
     '',
   );
+  if (plan.problems.length) lines.push('### Problems', '', ...plan.problems.map((n) => `- ${cell(n)}`), '');
   if (plan.notes.length) lines.push('### Notes', '', ...plan.notes.map((n) => `- ${cell(n)}`), '');
 
   if (outcomes) {

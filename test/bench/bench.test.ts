@@ -69,7 +69,9 @@ describe('npm run bench at tiny sizes', () => {
   it('counts the calls, and the batched ones equal the minimum', () => {
     for (const s of report.scenarios) {
       const total = s.action.calls.reduce((n, c) => n + c.calls, 0);
-      expect(total, s.name).toBe(s.action.totals.github + s.action.totals.ec2 + s.action.totals.ssm);
+      expect(total, s.name).toBe(
+        s.action.totals.github + s.action.totals.ec2 + s.action.totals.ssm + s.action.totals.dynamodb,
+      );
       for (const c of s.action.calls.filter((call) => call.batched)) {
         expect(c.calls, `${s.name} ${c.operation}`).toBe(c.minimum);
       }

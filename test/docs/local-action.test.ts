@@ -39,11 +39,13 @@ describe('.env.example', () => {
     expect(variables.get('GITHUB_API_URL')).toBe(`http://127.0.0.1:${port}`);
     const pools = parse(readFileSync(path.join(ROOT, variables.get('INPUT_CONFIG') ?? ''), 'utf8')) as {
       github: { organization: string };
+      coordination: { table: string };
       defaults: { region: string; repositories: string[] };
     };
     expect(scripts.emulator).toContain(`--org ${pools.github.organization}`);
     for (const repo of pools.defaults.repositories) expect(scripts.emulator).toContain(`--repo ${repo}`);
     expect(scripts.emulator).toContain(`--region ${pools.defaults.region}`);
+    expect(scripts.emulator).toContain(`--table ${pools.coordination.table}`);
     expect(variables.get('AWS_REGION')).toBe(pools.defaults.region);
   });
 });
@@ -52,7 +54,11 @@ describe('npm run local-action', () => {
   let emulator: Emulator;
 
   beforeAll(async () => {
-    emulator = await startEmulator({ github: { orgs: ['acme'], repos: ['acme/app', 'acme/api'] } });
+    emulator = await startEmulator({
+      region: 'eu-west-1',
+      github: { orgs: ['acme'], repos: ['acme/app', 'acme/api'] },
+      dynamodb: { tables: [{ name: 'runner-scaler-acme-ci', ttlAttribute: 'ttl' }] },
+    });
   });
   afterAll(async () => {
     await emulator.stop();

@@ -17,6 +17,7 @@ const validate = new Ajv({ allErrors: true, strict: true, strictRequired: false 
 
 const MINIMAL = {
   github: { organization: 'acme' },
+  coordination: { table: 'runner-scaler-ci' },
   pools: { linux: { labels: ['linux'], region: 'eu-west-1', launchTemplate: 'runner-linux' } },
 };
 

@@ -20,6 +20,7 @@ function pools(extra = '', registration = 'jit') {
   return `
 environment: ci
 github: { organization: acme }
+coordination: { table: runner-scaler }
 defaults:
   region: eu-west-1
   launchTemplate: runner
@@ -137,11 +138,15 @@ describe('end to end', () => {
     await emulator.advance(10 * MIN);
     const third = await run('reconcile');
     expect(third.errors).toEqual([]);
-    // The stale instance is removed (runner unregistered, instance terminated, parameter deleted) and replaced.
-    expect(third.result).toMatchObject({ launched: 1, removed: 1, failed: 0 });
-    expect(third.summary).toMatch(/stale: runner offline/);
+    // Its runner is seen offline past bootTimeout for the first time: tagged, replaced, not yet removed.
+    expect(third.result).toMatchObject({ launched: 1, removed: 0, failed: 0 });
     await emulator.advance(3 * MIN);
     expect(emulator.github.jobs({ status: 'completed' })).toHaveLength(4);
+    // Seen offline again idleTimeout later: removed (runner unregistered, instance terminated, parameter deleted).
+    await emulator.advance(3 * MIN);
+    const fourth = await run('reconcile');
+    expect(fourth.result).toMatchObject({ launched: 0, removed: 1, failed: 0 });
+    expect(fourth.summary).toMatch(/stale: runner offline .*seen offline twice/);
     await emulator.advance(1 * MIN);
     expect(alive()).toHaveLength(0);
     expect(emulator.ssm.parameters()).toHaveLength(0);
@@ -196,7 +201,7 @@ describe('end to end', () => {
     const result = await run('reconcile', { inputs: {} });
     expect(result.exitCode).toBe(1);
     expect(result.errors.join('\n')).toMatch(
-      /A read failed, so nothing was removed:\n\s+parameters: .*AccessDeniedException/,
+      /A read failed, so what depends on it was kept:\n\s+parameters: .*AccessDeniedException/,
     );
     expect(result.summary).toMatch(/nothing removed: a read failed or was partial/);
     expect(emulator.ec2.instance(orphan.instanceId)?.state).toBe('running');

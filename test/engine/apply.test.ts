@@ -129,6 +129,7 @@ const planOf = (...actions: Action[]): Plan => ({
   actions,
   pools: [],
   notes: [],
+  problems: [],
 });
 
 const removeRunner = (n: number, extra: Partial<Action> = {}): Action =>
@@ -151,7 +152,6 @@ describe('apply: launch', () => {
     count: 3,
     clientToken: 'rs-abc',
     jobIds: [1, 2, 3],
-    extraLabels: [],
     reason: 'demand',
   };
 

@@ -1,6 +1,8 @@
 // Builders for planner tests: a world of instances, runners, parameters and jobs at a fixed `now`.
 import type {
   Config,
+  Coordination,
+  DemandGap,
   Instance,
   Parameter,
   PoolConfig,
@@ -37,6 +39,7 @@ export function pool(overrides: Partial<PoolConfig> = {}): PoolConfig {
 export function config(...pools: PoolConfig[]): Config {
   return {
     environment: ENV,
+    coordination: { table: 'runner-scaler-ci', region: 'eu-west-1' },
     github: { scope: { kind: 'org', org: 'acme' }, runnerGroupId: 1 },
     pools: pools.length ? pools : [pool()],
   };
@@ -56,6 +59,10 @@ export interface Member {
   runner?: 'none' | 'offline' | 'idle' | 'busy';
   /** Minutes since the first idle sighting (tag). */
   idleFor?: number;
+  /** Minutes since the first sighting of its runner offline past bootTimeout (tag). */
+  staleFor?: number;
+  /** The run-unique label the instance is reserved for (tag). */
+  label?: string;
   /** Minutes since the instance reported a job start. */
   jobStarted?: number;
   parameter?: boolean;
@@ -63,8 +70,12 @@ export interface Member {
 }
 
 export interface World {
+  /** Launch records of the coordination store; held lease by default. */
+  coordination?: Partial<Coordination>;
+  /** Repositories whose jobs read failed. */
+  gaps?: DemandGap[];
   members?: Member[];
-  jobs?: { labels: string[]; count: number }[];
+  jobs?: { labels: string[]; count: number; repository?: string }[];
   ghosts?: { status: 'online' | 'offline'; busy?: boolean }[];
   leaked?: number;
   incomplete?: (keyof Snapshot)[];
@@ -85,8 +96,13 @@ export function snapshot(world: World): Snapshot {
       launchTime: ago(m.age),
       pool: m.pool ?? 'linux',
       idleSince: m.idleFor !== undefined ? ago(m.idleFor) : undefined,
+      staleSince: m.staleFor !== undefined ? ago(m.staleFor) : undefined,
       jobStartedAt: m.jobStarted !== undefined ? ago(m.jobStarted) : undefined,
-      tags: { 'runner-scaler:environment': ENV, 'runner-scaler:pool': m.pool ?? 'linux' },
+      tags: {
+        'runner-scaler:environment': ENV,
+        'runner-scaler:pool': m.pool ?? 'linux',
+        ...(m.label ? { 'runner-scaler:label': m.label } : {}),
+      },
     });
     const r = m.runner ?? 'idle';
     if (r !== 'none') {
@@ -112,24 +128,37 @@ export function snapshot(world: World): Snapshot {
   }
   for (let i = 0; i < (world.leaked ?? 0); i++) {
     const id = instanceId();
-    parameters.push({ name: `/runner-scaler/${ENV}/${id}`, region: 'eu-west-1', instanceId: id });
+    // Older than any bootTimeout: a parameter that young may belong to an instance the listing misses.
+    const lastModified = new Date(NOW.getTime() - 60 * MIN);
+    parameters.push({
+      name: `/runner-scaler/${ENV}/${id}`,
+      region: 'eu-west-1',
+      instanceId: id,
+      lastModified,
+    });
   }
   const jobs: QueuedJob[] = [];
   let jobId = 1;
   for (const j of world.jobs ?? []) {
     for (let i = 0; i < j.count; i++) {
-      jobs.push({ id: jobId++, runId: 7, repository: 'acme/app', labels: j.labels });
+      jobs.push({ id: jobId++, runId: 7, repository: j.repository ?? 'acme/app', labels: j.labels });
     }
   }
   const read = <T>(key: keyof Snapshot, items: T[]) =>
     world.incomplete?.includes(key)
       ? { items, complete: false, error: `${key} read failed` }
       : { items, complete: true };
+  const gaps = world.gaps ?? [];
+  const jobsRead = read('jobs', jobs);
   return {
     instances: read('instances', instances),
     runners: read('runners', runners),
     parameters: read('parameters', parameters),
-    jobs: read('jobs', jobs),
+    jobs: gaps.length
+      ? { items: jobs, complete: false, error: gaps.map((g) => g.error).join('; ') }
+      : jobsRead,
+    demandGaps: gaps,
+    coordination: { lease: 'held', launches: [], breakers: [], read: true, ...world.coordination },
   };
 }
 

@@ -13,7 +13,6 @@ function run(
     mode,
     now: NOW,
     runKey: '42/1',
-    extraLabels: [],
     ...options,
   });
 }
@@ -147,11 +146,15 @@ describe('plan: scale-up demand', () => {
       {
         count: 5,
         pool: 'linux',
-        extraLabels: ['runner-scaler-42-1'],
+        reservedLabel: 'runner-scaler-ci-linux-42-1',
       },
     );
     const launch = result.actions.find((a) => a.kind === 'launch');
-    expect(launch).toMatchObject({ count: 2, extraLabels: ['runner-scaler-42-1'] });
+    expect(launch).toMatchObject({
+      count: 2,
+      reservedLabel: 'runner-scaler-ci-linux-42-1',
+      labels: ['runner-scaler-ci-linux-42-1'],
+    });
     expect(launch?.reason).toMatch(/capped by max 10/);
   });
 
@@ -174,7 +177,6 @@ describe('plan: scale-up demand', () => {
         mode: 'reconcile',
         now,
         runKey: 'r',
-        extraLabels: [],
       }).actions.find((a) => a.kind === 'launch');
       return launch?.kind === 'launch' ? launch.clientToken : '';
     };
@@ -243,7 +245,6 @@ describe('plan: scale-up demand', () => {
       mode: 'scale-up',
       now: NOW,
       runKey: 'r',
-      extraLabels: [],
     });
     expect(result.actions).toEqual([expect.objectContaining({ kind: 'launch', pool: 'small', count: 3 })]);
   });
@@ -366,17 +367,27 @@ describe('plan: idle removal (scale-down, reconcile)', () => {
 describe('plan: dead things', () => {
   const cases: { name: string; world: World; kinds: Action['kind'][]; reason?: RegExp }[] = [
     {
-      name: 'orphan: no runner after bootTimeout → terminate',
+      name: 'orphan: no runner after bootTimeout → terminate (a boot failure for the breaker)',
       world: { members: [{ age: 11, runner: 'none' }] },
-      kinds: ['terminate'],
-      reason: /orphan: no runner registered 11m after launch/,
+      kinds: ['terminate', 'breaker'],
+      reason: /orphan: no runner registered 11m after launch|instance\(s\) died at bootTimeout/,
     },
     { name: 'booting within bootTimeout: kept', world: { members: [{ age: 9, runner: 'none' }] }, kinds: [] },
     {
-      name: 'stale: runner never came online → unregister, then terminate',
+      name: 'stale, first sighting: only tagged (a runner can be offline for a moment)',
       world: { members: [{ age: 11, runner: 'offline' }] },
-      kinds: ['remove-runner'],
-      reason: /stale: runner offline/,
+      kinds: ['mark-stale'],
+    },
+    {
+      name: 'stale, seen offline again idleTimeout later: unregister, then terminate',
+      world: { members: [{ age: 11, runner: 'offline', staleFor: 6 }] },
+      kinds: ['remove-runner', 'breaker'],
+      reason: /stale: runner offline|instance\(s\) died at bootTimeout/,
+    },
+    {
+      name: 'stale, seen offline again too soon: kept',
+      world: { members: [{ age: 11, runner: 'offline', staleFor: 2 }] },
+      kinds: [],
     },
     {
       name: 'job ran, runner gone, instance still up → terminate',
@@ -428,7 +439,7 @@ describe('plan: dead things', () => {
   it('an orphan carries its parameter so apply deletes it once the instance terminated', () => {
     const id = instanceId(4242);
     const result = run({ members: [{ age: 11, runner: 'none', parameter: true, id }] }, 'reconcile');
-    expect(result.actions).toEqual([
+    expect(result.actions.filter((a) => a.kind !== 'breaker')).toEqual([
       expect.objectContaining({
         kind: 'terminate',
         instanceId: id,
@@ -498,7 +509,7 @@ describe('plan: drain', () => {
       },
       'drain',
     );
-    expect(kinds(result.actions).sort()).toEqual(['remove-runner', 'terminate', 'terminate']);
+    expect(kinds(result.actions).sort()).toEqual(['breaker', 'remove-runner', 'terminate', 'terminate']);
   });
 
   it('limited to a pool, leaves other pools alone', () => {
@@ -515,7 +526,6 @@ describe('plan: drain', () => {
       now: NOW,
       pool: 'b',
       runKey: 'r',
-      extraLabels: [],
     });
     expect(removed(result.actions).map((x) => x.pool)).toEqual(['b']);
   });
@@ -554,7 +564,7 @@ describe('plan: pool table', () => {
       members: times(3, { age: 30, runner: 'idle', idleFor: 10 }),
       jobs: [linuxJobs(1)],
     });
-    const options = { mode: 'reconcile' as const, now: NOW, runKey: 'r', extraLabels: [] };
+    const options = { mode: 'reconcile' as const, now: NOW, runKey: 'r' };
     expect(plan(world, config(), options)).toEqual(plan(world, config(), options));
   });
 });

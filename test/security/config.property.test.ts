@@ -325,7 +325,7 @@ describe('pools file: hostile structure', () => {
     ],
     [
       'a pool named __proto__',
-      'github: { organization: acme }\ndefaults: { region: eu-west-1, launchTemplate: runner }\npools:\n  __proto__: { labels: [x] }\n',
+      'github: { organization: acme }\ncoordination: { table: rs-ci }\ndefaults: { region: eu-west-1, launchTemplate: runner }\npools:\n  __proto__: { labels: [x] }\n',
       /pools\.__proto__: expected a pool name/,
     ],
   ])('%s', (_name, text, message) => {

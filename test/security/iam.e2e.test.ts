@@ -27,6 +27,7 @@ const ACCOUNT = '123456789012';
 const POOLS = `
 environment: ${ENV}
 github: { organization: acme }
+coordination: { table: runner-scaler }
 defaults:
   region: eu-west-1
   launchTemplate: runner-linux
@@ -211,6 +212,12 @@ const CHECKED_INSIDE_CALLS = new Set([
   'ssm:AddTagsToResource',
 ]);
 
+/**
+ * Granted for what these short runs never reach: renewing the lease (every 20 s of a run that holds it that long)
+ * and reading the lease's holder when a refused acquire names none. test/aws/store*.test.ts exercises both.
+ */
+const LONG_RUNS_ONLY = new Set(['dynamodb:UpdateItem', 'dynamodb:GetItem']);
+
 describe('least privilege', () => {
   it('the run set exercised every mode and every kind of removal', () => {
     for (const { label, run: result } of runs) expect(result.errors, label).toEqual([]);
@@ -239,8 +246,13 @@ describe('least privilege', () => {
   it('the action calls exactly the AWS actions its policy grants, apart from permissions checked inside calls', () => {
     const called = actionsOf('action');
     const granted = grantedActions(actionPolicy);
-    expect(sorted(called)).toEqual(sorted([...granted].filter((a) => !CHECKED_INSIDE_CALLS.has(a))));
+    expect(sorted(called)).toEqual(
+      sorted([...granted].filter((a) => !CHECKED_INSIDE_CALLS.has(a) && !LONG_RUNS_ONLY.has(a))),
+    );
     expect(sorted(called)).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
       'ec2:CreateFleet',
       'ec2:CreateTags',
       'ec2:DeleteTags',
@@ -268,7 +280,9 @@ describe('least privilege', () => {
     expect(refused).toEqual([]);
     const allows = actionPolicy.Statement.filter((s) => s.Effect === 'Allow').map((s) => s.Sid ?? '?');
     expect(sorted(used)).toEqual(sorted(allows));
-    expect(sorted(checked)).toEqual(sorted(grantedActions(actionPolicy)));
+    expect(sorted(checked)).toEqual(
+      sorted([...grantedActions(actionPolicy)].filter((a) => !LONG_RUNS_ONLY.has(a))),
+    );
   });
 
   it('the instances call what the instance role grants; only the self-termination fallback was not needed', () => {

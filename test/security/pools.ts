@@ -12,6 +12,7 @@ export function baseFile(): Record<string, unknown> {
   return {
     environment: 'ci',
     github: { organization: 'acme' },
+    coordination: { table: 'runner-scaler-ci' },
     defaults: { region: 'eu-west-1', launchTemplate: 'runner-linux', minLifetime: '0s' },
     pools: { linux: { labels: ['linux', 'x64'], launchTemplate: { name: 'runner-linux', version: 3 } } },
   };

@@ -25,6 +25,7 @@ const TOKEN = 'ghs_secrets_e2e_token_0123456789';
 const pools = (registration: 'jit' | 'token') => `
 environment: ci
 github: { organization: acme }
+coordination: { table: runner-scaler }
 defaults: { region: eu-west-1, launchTemplate: runner, repositories: [acme/app], registration: ${registration} }
 pools:
   linux: { labels: [linux, x64], max: 20, minLifetime: 1m, idleTimeout: 1m }

@@ -5,6 +5,8 @@ const base = `
 environment: acme-ci
 github:
   organization: acme
+coordination:
+  table: runner-scaler-acme-ci
 defaults:
   region: eu-west-1
   launchTemplate: runner-linux
@@ -17,6 +19,8 @@ describe('pools file', () => {
   it('applies defaults, then built-in defaults', () => {
     const config = parseConfig(base, 'runner-scaler.yml');
     expect(config.environment).toBe('acme-ci');
+    // The table is beside the fleet unless its region is given: the first pool's region.
+    expect(config.coordination).toEqual({ table: 'runner-scaler-acme-ci', region: 'eu-west-1' });
     expect(config.github).toEqual({
       scope: { kind: 'org', org: 'acme' },
       runnerGroupId: 1,
@@ -39,6 +43,7 @@ describe('pools file', () => {
     const config = parseConfig(
       `
 github: { repository: acme/app, runnerGroupId: 3 }
+coordination: { table: rs.app, region: eu-central-1 }
 pools:
   gpu:
     labels: [gpu]
@@ -59,6 +64,7 @@ pools:
       'f.yml',
     );
     expect(config.environment).toBe('runner-scaler');
+    expect(config.coordination).toEqual({ table: 'rs.app', region: 'eu-central-1' });
     expect(config.github.scope).toEqual({ kind: 'repo', owner: 'acme', repo: 'app' });
     expect(config.pools[0]).toEqual({
       name: 'gpu',
@@ -134,7 +140,7 @@ pools:
     },
     {
       name: 'no pools',
-      yaml: 'github: { organization: acme }\npools: {}\n',
+      yaml: 'github: { organization: acme }\ncoordination: { table: rs-ci }\npools: {}\n',
       message: /pools: expected at least one pool/,
     },
     {
@@ -143,6 +149,22 @@ pools:
       message: /pools\.linux pool: expected a pool name/,
     },
     { name: 'YAML syntax', yaml: 'pools: [', message: /invalid pools file f\.yml: .*line/ },
+    {
+      name: 'no coordination store',
+      yaml: base.replace('coordination:\n  table: runner-scaler-acme-ci\n', ''),
+      message:
+        /coordination: expected the coordination store: add `coordination: \{ table: <DynamoDB table> \}`.*cloudformation\.yml/,
+    },
+    {
+      name: 'a bad table name',
+      yaml: base.replace('table: runner-scaler-acme-ci', 'table: "runner scaler"'),
+      message: /coordination\.table: expected a DynamoDB table name.*got "runner scaler"/,
+    },
+    {
+      name: 'an unknown coordination key',
+      yaml: base.replace('table: runner-scaler-acme-ci', 'table: rs-ci\n  lease: 60s'),
+      message: /coordination\.lease: unknown key, expected one of table, region/,
+    },
     {
       name: 'a duplicate key',
       yaml: `${base}  linux:\n    labels: [a]\n`,

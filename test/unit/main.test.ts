@@ -45,6 +45,7 @@ afterEach(() => {
 
 const validPools = `
 github: { organization: acme }
+coordination: { table: runner-scaler }
 pools:
   linux: { labels: [linux], region: eu-west-1, launchTemplate: runner }
 `;

@@ -16,6 +16,7 @@ const plan: Plan = {
     },
   ],
   notes: ['a | note'],
+  problems: [],
 };
 
 function outcomes(n: number): Outcome[] {
