@@ -18,91 +18,97 @@ const AGENTS_PATH = '_apis/distributedtask/pools/0/agents';
 type RunnerOps = Pick<ScaleSetClient, 'generateJitConfig' | 'getRunner' | 'findRunner' | 'removeRunner'>;
 
 export function createRunnerOps(service: ActionsService): RunnerOps {
+  return {
+    generateJitConfig: (scaleSetId, name, options) => generateJitConfig(service, scaleSetId, name, options),
+    getRunner: (id) => getRunner(service, id),
+    findRunner: (name) => findRunner(service, name),
+    removeRunner: (id) => removeRunner(service, id),
+  };
+}
+
+async function getRunner(service: ActionsService, id: number): Promise<ScaleSetRunner | undefined> {
+  try {
+    const response = await service.call('GET', `${AGENTS_PATH}/${id}`);
+    return toRunner(parseAnswer(runnerSchema, response.body, response));
+  } catch (error) {
+    if (isRunnerGone(error)) return undefined;
+    throw error;
+  }
+}
+
+async function findRunner(service: ActionsService, name: string): Promise<ScaleSetRunner | undefined> {
+  const response = await service.call('GET', AGENTS_PATH, { query: { agentName: name } });
+  const runners = parseAnswer(runnerListSchema, response.body, response).value ?? [];
+  if (runners.length > 1) {
+    throw new BadAnswerError(response, `${runners.length} runners named ${JSON.stringify(name)}`);
+  }
+  return runners[0] ? toRunner(runners[0]) : undefined;
+}
+
+async function removeRunner(service: ActionsService, id: number): Promise<RemoveRunnerResult> {
+  try {
+    await service.call('DELETE', `${AGENTS_PATH}/${id}`);
+    return 'deleted';
+  } catch (error) {
+    if (error instanceof JobStillRunningError) return 'busy';
+    if (isRunnerGone(error)) return 'not-found';
+    throw error;
+  }
+}
+
+async function generate(
+  service: ActionsService,
+  scaleSetId: number,
+  name: string,
+  workFolder: string,
+): Promise<GenerateJitConfigResult> {
+  const response = await service.call('POST', `${SCALE_SETS_PATH}/${scaleSetId}/generatejitconfig`, {
+    body: { name, workFolder },
+    scaleSetId,
+  });
+  // The JIT config holds the runner's credentials: masked before anything can print it.
+  const config = (response.body as { encodedJITConfig?: unknown } | undefined)?.encodedJITConfig;
+  if (typeof config === 'string' && config !== '') service.log.setSecret(config);
+  const answer = parseAnswer(jitConfigSchema, response.body, response);
+  return { status: 'created', runner: toRunner(answer.runner), encodedJitConfig: answer.encodedJITConfig };
+}
+
+async function generateJitConfig(
+  service: ActionsService,
+  scaleSetId: number,
+  name: string,
+  options: { workFolder?: string } = {},
+): Promise<GenerateJitConfigResult> {
   const { log } = service;
-
-  async function getRunner(id: number): Promise<ScaleSetRunner | undefined> {
-    try {
-      const response = await service.call('GET', `${AGENTS_PATH}/${id}`);
-      return toRunner(parseAnswer(runnerSchema, response.body, response));
-    } catch (error) {
-      if (isRunnerGone(error)) return undefined;
-      throw error;
-    }
+  if (name.trim() === '') throw new Error('runner name: got "", expected a name');
+  const workFolder = options.workFolder ?? '';
+  try {
+    return await generate(service, scaleSetId, name, workFolder);
+  } catch (error) {
+    if (!(error instanceof AgentExistsError)) throw error;
   }
-
-  async function findRunner(name: string): Promise<ScaleSetRunner | undefined> {
-    const response = await service.call('GET', AGENTS_PATH, { query: { agentName: name } });
-    const runners = parseAnswer(runnerListSchema, response.body, response).value ?? [];
-    if (runners.length > 1) {
-      throw new BadAnswerError(response, `${runners.length} runners named ${JSON.stringify(name)}`);
-    }
-    return runners[0] ? toRunner(runners[0]) : undefined;
-  }
-
-  async function removeRunner(id: number): Promise<RemoveRunnerResult> {
-    try {
-      await service.call('DELETE', `${AGENTS_PATH}/${id}`);
-      return 'deleted';
-    } catch (error) {
-      if (error instanceof JobStillRunningError) return 'busy';
-      if (isRunnerGone(error)) return 'not-found';
-      throw error;
-    }
-  }
-
-  async function generate(
-    scaleSetId: number,
-    name: string,
-    workFolder: string,
-  ): Promise<GenerateJitConfigResult> {
-    const response = await service.call('POST', `${SCALE_SETS_PATH}/${scaleSetId}/generatejitconfig`, {
-      body: { name, workFolder },
-      scaleSetId,
-    });
-    // The JIT config holds the runner's credentials: masked before anything can print it.
-    const config = (response.body as { encodedJITConfig?: unknown } | undefined)?.encodedJITConfig;
-    if (typeof config === 'string' && config !== '') log.setSecret(config);
-    const answer = parseAnswer(jitConfigSchema, response.body, response);
-    return { status: 'created', runner: toRunner(answer.runner), encodedJitConfig: answer.encodedJITConfig };
-  }
-
-  async function generateJitConfig(
-    scaleSetId: number,
-    name: string,
-    options: { workFolder?: string } = {},
-  ): Promise<GenerateJitConfigResult> {
-    if (name.trim() === '') throw new Error('runner name: got "", expected a name');
-    const workFolder = options.workFolder ?? '';
-    try {
-      return await generate(scaleSetId, name, workFolder);
-    } catch (error) {
-      if (!(error instanceof AgentExistsError)) throw error;
-    }
-    // The name is taken: often by this very call, when a first attempt created the runner and its answer
-    // was lost. Make room only for a runner of this scale set that is offline and never had a job.
-    const existing = await findRunner(name);
-    if (existing) {
-      if (!isUnused(existing, scaleSetId)) {
-        log.warning(
-          `Runner name ${name} is taken by runner ${existing.id} ${describeRunner(existing)}; keeping it`,
-        );
-        return { status: 'exists', runner: existing };
-      }
-      const removal = await removeRunner(existing.id);
-      if (removal === 'busy') return { status: 'exists', runner: existing };
-      log.info(
-        `Removed unused runner ${existing.id} (${name}) of scale set ${scaleSetId} to register it again`,
+  // The name is taken: often by this very call, when a first attempt created the runner and its answer
+  // was lost. Make room only for a runner of this scale set that is offline and never had a job.
+  const existing = await findRunner(service, name);
+  if (existing) {
+    if (!isUnused(existing, scaleSetId)) {
+      log.warning(
+        `Runner name ${name} is taken by runner ${existing.id} ${describeRunner(existing)}; keeping it`,
       );
+      return { status: 'exists', runner: existing };
     }
-    try {
-      return await generate(scaleSetId, name, workFolder);
-    } catch (error) {
-      if (error instanceof AgentExistsError) return { status: 'exists', runner: existing };
-      throw error;
-    }
+    const removal = await removeRunner(service, existing.id);
+    if (removal === 'busy') return { status: 'exists', runner: existing };
+    log.info(
+      `Removed unused runner ${existing.id} (${name}) of scale set ${scaleSetId} to register it again`,
+    );
   }
-
-  return { generateJitConfig, getRunner, findRunner, removeRunner };
+  try {
+    return await generate(service, scaleSetId, name, workFolder);
+  } catch (error) {
+    if (error instanceof AgentExistsError) return { status: 'exists', runner: existing };
+    throw error;
+  }
 }
 
 /** Offline, of this scale set, no job assigned and none completed. A status the answer lacks counts as in use. */

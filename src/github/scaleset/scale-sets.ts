@@ -35,115 +35,136 @@ interface ScaleSetBody {
 }
 
 export function createScaleSetOps(service: ActionsService, configUrl: string): ScaleSetOps {
-  const { log } = service;
+  return {
+    findRunnerGroup: (name) => findRunnerGroup(service, configUrl, name),
+    ensureScaleSet: (request) => ensureScaleSet(service, configUrl, request),
+    getScaleSet: (id) => getScaleSet(service, id),
+    findScaleSet: (name, runnerGroupId) => findScaleSet(service, name, runnerGroupId),
+    deleteScaleSet: (id) => deleteScaleSet(service, id),
+  };
+}
 
-  async function findRunnerGroup(name: string): Promise<RunnerGroup> {
-    const response = await service.call('GET', RUNNER_GROUPS_PATH, { query: { groupName: name } });
-    const list = parseAnswer(runnerGroupListSchema, response.body, response);
-    const groups = list.value ?? [];
-    const [group] = groups;
-    if (groups.length === 1 && group) return toRunnerGroup(group);
-    const found = groups.length === 0 ? 'none' : `${groups.length}`;
-    throw new Error(
-      `runner group ${JSON.stringify(name)} in ${configUrl}: found ${found}, expected exactly one`,
-    );
-  }
+async function findRunnerGroup(
+  service: ActionsService,
+  configUrl: string,
+  name: string,
+): Promise<RunnerGroup> {
+  const response = await service.call('GET', RUNNER_GROUPS_PATH, { query: { groupName: name } });
+  const groups = parseAnswer(runnerGroupListSchema, response.body, response).value ?? [];
+  const [group] = groups;
+  if (groups.length === 1 && group) return toRunnerGroup(group);
+  const found = groups.length === 0 ? 'none' : `${groups.length}`;
+  throw new Error(
+    `runner group ${JSON.stringify(name)} in ${configUrl}: found ${found}, expected exactly one`,
+  );
+}
 
-  async function getScaleSet(id: number): Promise<ScaleSet | undefined> {
-    try {
-      const response = await service.call('GET', `${SCALE_SETS_PATH}/${id}`, { scaleSetId: id });
-      return toScaleSet(parseAnswer(scaleSetSchema, response.body, response));
-    } catch (error) {
-      if (isGone(error)) return undefined;
-      throw error;
-    }
-  }
-
-  async function findScaleSet(name: string, runnerGroupId: number): Promise<ScaleSet | undefined> {
-    const response = await service.call('GET', SCALE_SETS_PATH, {
-      query: { runnerGroupId: String(runnerGroupId), name },
-    });
-    const sets = parseAnswer(scaleSetListSchema, response.body, response).value ?? [];
-    if (sets.length > 1) {
-      throw new BadAnswerError(
-        response,
-        `${sets.length} scale sets named ${JSON.stringify(name)} in group ${runnerGroupId}`,
-      );
-    }
-    return sets[0] ? toScaleSet(sets[0]) : undefined;
-  }
-
-  async function write(method: 'POST' | 'PATCH', path: string, body: ScaleSetBody): Promise<ScaleSet> {
-    const response = await service.call(method, path, {
-      body: {
-        name: body.name,
-        runnerGroupId: body.runnerGroupId,
-        labels: body.labels.map((name) => ({ name, type: 'System' })),
-        RunnerSetting: { disableUpdate: body.disableUpdate },
-      },
-    });
+async function getScaleSet(service: ActionsService, id: number): Promise<ScaleSet | undefined> {
+  try {
+    const response = await service.call('GET', `${SCALE_SETS_PATH}/${id}`, { scaleSetId: id });
     return toScaleSet(parseAnswer(scaleSetSchema, response.body, response));
+  } catch (error) {
+    if (isGone(error)) return undefined;
+    throw error;
   }
+}
 
-  async function create(body: ScaleSetBody): Promise<EnsureScaleSetResult> {
-    try {
-      const scaleSet = await write('POST', SCALE_SETS_PATH, body);
-      log.info(
-        `Created runner scale set ${scaleSet.name} (id ${scaleSet.id}) in runner group ${body.runnerGroupId}`,
-      );
-      return { scaleSet, action: 'created' };
-    } catch (error) {
-      // Another listener may have created it a moment ago: names are unique in a group.
-      if (!(error instanceof ActionsServiceError) || error.transient || error.kind === 'bad-answer')
-        throw error;
-      const existing = await findScaleSet(body.name, body.runnerGroupId);
-      if (!existing) throw error;
-      return { scaleSet: existing, action: 'found' };
-    }
-  }
-
-  async function ensureScaleSet(request: EnsureScaleSetRequest): Promise<EnsureScaleSetResult> {
-    const name = request.name.trim();
-    if (name === '') throw new Error('scale set name: got "", expected a name');
-    const group =
-      request.runnerGroup === undefined || request.runnerGroup.trim().toLowerCase() === 'default'
-        ? DEFAULT_RUNNER_GROUP
-        : await findRunnerGroup(request.runnerGroup.trim());
-    const wanted: ScaleSetBody = {
-      name,
-      runnerGroupId: group.id,
-      labels: uniqueLabels(request.labels.length > 0 ? request.labels : [name]),
-      disableUpdate: request.disableUpdate ?? true,
-    };
-    let existing = request.knownId === undefined ? undefined : await getScaleSet(request.knownId);
-    if (existing && existing.name.toLowerCase() !== name.toLowerCase()) existing = undefined;
-    existing ??= await findScaleSet(name, group.id);
-    if (!existing) return create(wanted);
-    if (
-      sameLabels(existing.labels, wanted.labels) &&
-      existing.runnerGroupId === wanted.runnerGroupId &&
-      existing.disableUpdate === wanted.disableUpdate
-    ) {
-      return { scaleSet: existing, action: 'found' };
-    }
-    const scaleSet = await write('PATCH', `${SCALE_SETS_PATH}/${existing.id}`, wanted);
-    log.info(
-      `Updated runner scale set ${name} (id ${existing.id}): labels ${wanted.labels.join(', ')}, runner group ${group.id}`,
+async function findScaleSet(
+  service: ActionsService,
+  name: string,
+  runnerGroupId: number,
+): Promise<ScaleSet | undefined> {
+  const response = await service.call('GET', SCALE_SETS_PATH, {
+    query: { runnerGroupId: String(runnerGroupId), name },
+  });
+  const sets = parseAnswer(scaleSetListSchema, response.body, response).value ?? [];
+  if (sets.length > 1) {
+    throw new BadAnswerError(
+      response,
+      `${sets.length} scale sets named ${JSON.stringify(name)} in group ${runnerGroupId}`,
     );
-    return { scaleSet, action: 'updated' };
   }
+  return sets[0] ? toScaleSet(sets[0]) : undefined;
+}
 
-  async function deleteScaleSet(id: number): Promise<'deleted' | 'not-found'> {
-    try {
-      await service.call('DELETE', `${SCALE_SETS_PATH}/${id}`, { scaleSetId: id });
-      return 'deleted';
-    } catch (error) {
-      if (isGone(error)) return 'not-found';
+async function writeScaleSet(
+  service: ActionsService,
+  method: 'POST' | 'PATCH',
+  path: string,
+  body: ScaleSetBody,
+): Promise<ScaleSet> {
+  const response = await service.call(method, path, {
+    body: {
+      name: body.name,
+      runnerGroupId: body.runnerGroupId,
+      labels: body.labels.map((name) => ({ name, type: 'System' })),
+      RunnerSetting: { disableUpdate: body.disableUpdate },
+    },
+  });
+  return toScaleSet(parseAnswer(scaleSetSchema, response.body, response));
+}
+
+async function createScaleSet(service: ActionsService, body: ScaleSetBody): Promise<EnsureScaleSetResult> {
+  try {
+    const scaleSet = await writeScaleSet(service, 'POST', SCALE_SETS_PATH, body);
+    service.log.info(
+      `Created runner scale set ${scaleSet.name} (id ${scaleSet.id}) in runner group ${body.runnerGroupId}`,
+    );
+    return { scaleSet, action: 'created' };
+  } catch (error) {
+    // Another listener may have created it a moment ago: names are unique in a group.
+    if (!(error instanceof ActionsServiceError) || error.transient || error.kind === 'bad-answer')
       throw error;
-    }
+    const existing = await findScaleSet(service, body.name, body.runnerGroupId);
+    if (!existing) throw error;
+    return { scaleSet: existing, action: 'found' };
   }
+}
 
-  return { findRunnerGroup, ensureScaleSet, getScaleSet, findScaleSet, deleteScaleSet };
+async function ensureScaleSet(
+  service: ActionsService,
+  configUrl: string,
+  request: EnsureScaleSetRequest,
+): Promise<EnsureScaleSetResult> {
+  const name = request.name.trim();
+  if (name === '') throw new Error('scale set name: got "", expected a name');
+  const groupName = request.runnerGroup?.trim();
+  const group =
+    groupName === undefined || groupName.toLowerCase() === 'default'
+      ? DEFAULT_RUNNER_GROUP
+      : await findRunnerGroup(service, configUrl, groupName);
+  const wanted: ScaleSetBody = {
+    name,
+    runnerGroupId: group.id,
+    labels: uniqueLabels(request.labels.length > 0 ? request.labels : [name]),
+    disableUpdate: request.disableUpdate ?? true,
+  };
+  let existing = request.knownId === undefined ? undefined : await getScaleSet(service, request.knownId);
+  if (existing && existing.name.toLowerCase() !== name.toLowerCase()) existing = undefined;
+  existing ??= await findScaleSet(service, name, group.id);
+  if (!existing) return createScaleSet(service, wanted);
+  if (
+    sameLabels(existing.labels, wanted.labels) &&
+    existing.runnerGroupId === wanted.runnerGroupId &&
+    existing.disableUpdate === wanted.disableUpdate
+  ) {
+    return { scaleSet: existing, action: 'found' };
+  }
+  const scaleSet = await writeScaleSet(service, 'PATCH', `${SCALE_SETS_PATH}/${existing.id}`, wanted);
+  service.log.info(
+    `Updated runner scale set ${name} (id ${existing.id}): labels ${wanted.labels.join(', ')}, runner group ${group.id}`,
+  );
+  return { scaleSet, action: 'updated' };
+}
+
+async function deleteScaleSet(service: ActionsService, id: number): Promise<'deleted' | 'not-found'> {
+  try {
+    await service.call('DELETE', `${SCALE_SETS_PATH}/${id}`, { scaleSetId: id });
+    return 'deleted';
+  } catch (error) {
+    if (isGone(error)) return 'not-found';
+    throw error;
+  }
 }
 
 function isGone(error: unknown): boolean {

@@ -108,6 +108,9 @@ async function sendOnce(request: HttpRequest, options: TransportOptions): Promis
     ...(request.body === undefined ? {} : { data: request.body }),
     request: { signal },
   });
+  // Octokit reads a body that breaks off as an empty one: an attempt cut by its timeout has no answer.
+  if (request.signal?.aborted) throw request.signal.reason;
+  if (timeout.aborted) throw new Error(`no complete answer within ${options.timeoutMs} ms`);
   options.log.debug(`${request.method} ${request.url.pathname} -> ${response.status}`);
   return {
     status: response.status,

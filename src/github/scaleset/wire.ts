@@ -74,8 +74,8 @@ const runnerSchema = z.object({
   name: text,
   runnerScaleSetId: count,
   status: z.union([z.string(), z.number()]).nullish(),
-  assignedRequest: z.unknown(),
-  lastCompletedRequest: z.unknown(),
+  assignedRequest: z.unknown().optional(),
+  lastCompletedRequest: z.unknown().optional(),
 });
 
 export const runnerListSchema = z.object({ count, value: z.array(runnerSchema).nullish() });
