@@ -199,7 +199,9 @@ async function getMessage(
   const { service } = sessions;
   return withQueueToken(sessions, session, async (access) => {
     const url = new URL(access.queueUrl);
-    if (lastMessageId > 0) url.searchParams.set('lastMessageId', String(lastMessageId));
+    // Appended to the raw query: the queue URL's own parameters go back exactly as the service wrote them.
+    if (lastMessageId > 0)
+      url.search = `${url.search || '?'}${url.search ? '&' : ''}lastMessageId=${lastMessageId}`;
     const response = await service.transport.send({
       method: 'GET',
       url,

@@ -102,8 +102,7 @@ async function sendOnce(request: HttpRequest, options: TransportOptions): Promis
   const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
   const response = await octokitRequest({
     method: request.method,
-    // Octokit expands {x} and :x templates; a URL built by URL() holds neither outside its authority.
-    url: request.url.toString(),
+    url: untemplated(request.url),
     headers: request.headers,
     ...(request.body === undefined ? {} : { data: request.body }),
     request: { signal },
@@ -117,6 +116,14 @@ async function sendOnce(request: HttpRequest, options: TransportOptions): Promis
     headers: stringHeaders(response.headers),
     body: normalizeBody(response.data),
   };
+}
+
+/**
+ * Octokit reads `:name` in a URL as a template variable (and drops it, having no value for it); URL()
+ * already escapes braces. An escaped colon means the same to the server.
+ */
+export function untemplated(url: URL): string {
+  return `${url.origin}${`${url.pathname}${url.search}`.replace(/:(?=[a-z])/g, '%3A')}`;
 }
 
 /** JSON bodies arrive parsed; text (a JSON body without its content type, or with a BOM) is parsed here. */

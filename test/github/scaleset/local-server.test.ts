@@ -4,7 +4,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { API, hourToken, newClient, PAT } from './helpers.js';
+import { API, hourToken, newClient, PAT } from './fixtures.js';
 
 const SCALE_SET = { id: 7, name: 'linux', runnerGroupId: 1, labels: [] };
 let server: Server;

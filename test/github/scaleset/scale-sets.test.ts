@@ -1,7 +1,7 @@
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ScaleSetClient } from '../../../src/github/scaleset/types.js';
-import { API_VERSION, exception, hourToken, mockTokenChain, newClient, service } from './helpers.js';
+import { API_VERSION, exception, hourToken, mockTokenChain, newClient, service } from './fixtures.js';
 
 const SETS = '/rest/_apis/runtime/runnerscalesets';
 

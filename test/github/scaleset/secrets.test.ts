@@ -11,7 +11,7 @@ import {
   PAT,
   SERVICE_ORIGIN,
   service,
-} from './helpers.js';
+} from './fixtures.js';
 
 beforeAll(() => nock.disableNetConnect());
 afterAll(() => nock.enableNetConnect());

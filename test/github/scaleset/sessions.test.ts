@@ -19,7 +19,7 @@ import {
   service,
   statistics,
   withBom,
-} from './helpers.js';
+} from './fixtures.js';
 
 const SESSIONS = '/rest/_apis/runtime/runnerscalesets/7/sessions';
 const QUEUE_URL = `${SERVICE_ORIGIN}/scalesets/message?sessionId=s-1`;
@@ -186,6 +186,27 @@ describe('getMessage', () => {
       .query({ sessionId: 's-1' })
       .reply(202);
     await expect(client.getMessage(session, 0, 5)).resolves.toBeUndefined();
+  });
+
+  it('keeps an unusual queue query byte for byte (Octokit templates and re-encoding avoided)', async () => {
+    const admin = hourToken();
+    mockTokenChain(admin);
+    const odd = `${SERVICE_ORIGIN}/scalesets/message?sessionId=s-1&scope=queue:read&sig=a~b%2Fc`;
+    service(admin)
+      .post(SESSIONS)
+      .query(API_VERSION)
+      .reply(200, sessionAnswer({ messageQueueUrl: odd }));
+    const { client } = newClient();
+    const session = await client.createSession(7, 'listener-host');
+    let path = '';
+    queue()
+      .get((uri) => {
+        path = uri;
+        return uri.startsWith('/scalesets/message?');
+      })
+      .reply(202);
+    await client.getMessage(session, 12, 1);
+    expect(path).toBe('/scalesets/message?sessionId=s-1&scope=queue%3Aread&sig=a~b%2Fc&lastMessageId=12');
   });
 
   it('adds lastMessageId only when above 0', async () => {

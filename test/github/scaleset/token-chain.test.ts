@@ -13,7 +13,7 @@ import {
   PAT,
   SERVICE_ORIGIN,
   service,
-} from './helpers.js';
+} from './fixtures.js';
 
 const SCALE_SET = { id: 7, name: 'linux', runnerGroupId: 1, labels: [{ name: 'linux', type: 'System' }] };
 const GET_SET = '/rest/_apis/runtime/runnerscalesets/7';

@@ -12,7 +12,15 @@ import {
   SessionGoneError,
 } from '../../../src/github/scaleset/index.js';
 import { parseRetryAfter, redactCredentials } from '../../../src/github/scaleset/transport.js';
-import { API_VERSION, exception, hourToken, mockTokenChain, newClient, service, withBom } from './helpers.js';
+import {
+  API_VERSION,
+  exception,
+  hourToken,
+  mockTokenChain,
+  newClient,
+  service,
+  withBom,
+} from './fixtures.js';
 
 const SCALE_SET = { id: 7, name: 'linux', runnerGroupId: 1, labels: [{ name: 'linux', type: 'System' }] };
 const GET_SET = '/rest/_apis/runtime/runnerscalesets/7';
