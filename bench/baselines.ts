@@ -276,6 +276,7 @@ export async function measureBaseline(
   return {
     kind: 'baseline',
     description: BASELINE_DESCRIPTIONS[kind],
+    checks: [],
     wallMs,
     coldStartMs: null,
     peakRssMb: null,

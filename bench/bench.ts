@@ -38,6 +38,8 @@ export interface BenchmarkOptions {
   compare?: string;
   /** Pairs of runs per scenario with `compare`. Default 1. */
   repeat?: number;
+  /** Bundles that predate the coordination store: their pools files have no `coordination` key. */
+  withoutCoordination?: 'before' | 'all';
   sizes: Sizes;
   only?: ScenarioName[];
   latency: Latency;
@@ -138,6 +140,7 @@ function targetsOf(
       met: action.githubRequests < TARGETS.maxSteadyGitHubRequests,
     });
   }
+  targets.push(...action.checks);
   targets.push({
     name: 'peak RSS',
     goal: `< ${TARGETS.maxPeakRssMb} MB`,
@@ -156,18 +159,24 @@ async function measureRun(
   const emulator = await emulatorFor(options.latency);
   try {
     const seeded = scenario.seed(emulator);
-    return await measureAction({
+    const parallel = scenario.parallel?.(seeded);
+    const legacy =
+      options.withoutCoordination === 'all' ||
+      (options.withoutCoordination === 'before' && bundle === options.compare);
+    const measured = await measureAction({
       entry,
       emulator,
       token: TOKEN,
       mode: scenario.mode,
-      pools: scenario.pools,
+      pools: legacy ? scenario.pools.replace(/^coordination:.*\n/m, '') : scenario.pools,
       event: seeded.event,
+      ...(parallel ? { parallel } : {}),
       minimum: scenario.minimum,
       milestones: scenario.milestones,
       description: `${path.relative(process.cwd(), bundle)}, mode ${scenario.mode}`,
       ...(options.nodeOptions ? { nodeOptions: options.nodeOptions } : {}),
     });
+    return { ...measured, checks: scenario.checks?.(emulator) ?? [] };
   } finally {
     await emulator.stop();
   }

@@ -123,6 +123,16 @@ export interface ActionRunOptions {
   description: string;
   /** Extra NODE_OPTIONS for the action process (what a workflow could set in the step's env). */
   nodeOptions?: string;
+  /** Runs started at the same moment instead of one (triggers from several repositories at once). */
+  parallel?: ParallelRun[];
+}
+
+/** One of several runs started at once: its own inputs (beyond mode and token), event and environment. */
+export interface ParallelRun {
+  mode: string;
+  inputs?: Record<string, string>;
+  event?: { name: string; payload: unknown };
+  env?: Record<string, string>;
 }
 
 interface ProbeResult {
@@ -150,6 +160,30 @@ function actionProblems(run: LaunchResult, emulator: Emulator): string[] {
   return problems;
 }
 
+/** Several runs as one: every problem, the sums of their results, the first failing exit code. */
+function mergeRuns(runs: LaunchResult[]): LaunchResult {
+  if (runs.length === 1) return runs[0] as LaunchResult;
+  const outcomes = runs.flatMap((r) => r.result?.outcomes ?? []);
+  const sum = (key: 'launched' | 'removed' | 'failed') =>
+    runs.reduce((n, r) => n + (r.result?.[key] ?? 0), 0);
+  return {
+    exitCode: runs.find((r) => r.exitCode !== 0)?.exitCode ?? 0,
+    errors: runs.flatMap((r) => r.errors),
+    result: { launched: sum('launched'), removed: sum('removed'), failed: sum('failed'), outcomes },
+  };
+}
+
+/** The earliest start and the largest peak of several processes. */
+function mergeProbes(probes: (ProbeResult | undefined)[]): ProbeResult | undefined {
+  const known = probes.filter((p): p is ProbeResult => p !== undefined);
+  if (known.length === 0) return undefined;
+  const peak = (p: ProbeResult) => p.vmHwmKb ?? p.maxRssKb ?? 0;
+  return {
+    startedAtMs: Math.min(...known.map((p) => p.startedAtMs ?? Infinity)),
+    vmHwmKb: Math.max(...known.map(peak)),
+  };
+}
+
 /** Runs dist/index.js once against the emulator as the Actions runner would, and measures it. */
 export async function measureAction(options: ActionRunOptions): Promise<RunMeasurement> {
   const { emulator } = options;
@@ -160,20 +194,30 @@ export async function measureAction(options: ActionRunOptions): Promise<RunMeasu
   // requests wait for the emulator (npm run bench runs node with --expose-gc).
   globalThis.gc?.();
   const startedAt = Date.now();
-  const run = await launchAction({
-    entry: options.entry,
-    url: emulator.url,
-    inputs: { mode: options.mode, 'github-token': options.token },
-    pools: options.pools,
-    event: options.event,
-    env: {
-      NODE_OPTIONS: [`--import=${PROBE}`, options.nodeOptions ?? ''].join(' ').trim(),
-      BENCH_PROBE_FILE: probeFile,
-    },
-  });
+  const specs: ParallelRun[] = options.parallel ?? [
+    { mode: options.mode, ...(options.event ? { event: options.event } : {}) },
+  ];
+  const runs = await Promise.all(
+    specs.map((spec, i) =>
+      launchAction({
+        entry: options.entry,
+        url: emulator.url,
+        inputs: { mode: spec.mode, 'github-token': options.token, ...spec.inputs },
+        pools: options.pools,
+        event: spec.event,
+        env: {
+          NODE_OPTIONS: [`--import=${PROBE}`, options.nodeOptions ?? ''].join(' ').trim(),
+          BENCH_PROBE_FILE: `${probeFile}.${i}`,
+          ...spec.env,
+        },
+      }),
+    ),
+  );
   const wallMs = Date.now() - startedAt;
-  const probe = readProbe(probeFile);
+  const probes = specs.map((_, i) => readProbe(`${probeFile}.${i}`));
   rmSync(dir, { recursive: true, force: true });
+  const run = mergeRuns(runs);
+  const probe = mergeProbes(probes);
   const calls = emulator.calls.filter((c) => c.caller === 'action');
   const first = calls.length > 0 ? Math.min(...calls.map((c) => c.at)) : undefined;
   const peakKb = probe?.vmHwmKb ?? probe?.maxRssKb;
@@ -181,6 +225,7 @@ export async function measureAction(options: ActionRunOptions): Promise<RunMeasu
   return {
     kind: 'action',
     description: options.description,
+    checks: [],
     wallMs,
     coldStartMs: first === undefined ? null : first - (probe?.startedAtMs ?? startedAt),
     peakRssMb: peakKb === undefined ? null : peakKb / 1024,

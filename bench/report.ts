@@ -56,6 +56,8 @@ export const runSchema = z.object({
   }),
   /** Anything that went wrong: a failed item, a non-zero exit, an emulator error. */
   problems: z.array(z.string()),
+  /** The scenario's own targets, read from the emulator after the run (launches = demand, …). */
+  checks: z.array(z.lazy(() => targetSchema)).default([]),
 });
 
 export const boundTermSchema = z.object({ budget: z.string(), work: z.string(), ms });

@@ -18,12 +18,16 @@ JSON report and a markdown report next to it.
   --drain N               idle runners in the drain scenario (default ${DEFAULT_SIZES.drain})
   --steady N              runners in the steady scenario (default ${DEFAULT_SIZES.steady})
   --churn N               instances in the churn scenario (default ${DEFAULT_SIZES.churn})
+  --concurrent N          jobs in the concurrent scenario (default ${DEFAULT_SIZES.concurrent})
   --latency LIST          emulator latency per answer in ms (default github=60,ec2=80,ssm=40)
   --no-baselines          skip the naive baselines
   --action FILE           the bundle to measure (default dist/index.js)
   --compare FILE          another bundle (e.g. the previous commit's dist/index.js) run beside --action,
                           scenario by scenario, on fresh emulators: the report gets a side-by-side table
   --repeat N              pairs of runs per scenario with --compare (default 1); the order alternates
+  --without-coordination before|all
+                          the --compare bundle (before), or both bundles (all), predate the coordination
+                          store: their pools files leave out the coordination key
   --node-options OPTIONS  extra NODE_OPTIONS for the action process (e.g. --max-semi-space-size=1)
   --out FILE              the JSON report (default bench/results/latest.json); the markdown goes beside it
   --help                  print this and exit
@@ -34,11 +38,13 @@ const { values } = parseArgs({
     help: { type: 'boolean', default: false },
     compare: { type: 'string' },
     repeat: { type: 'string' },
+    'without-coordination': { type: 'string' },
     only: { type: 'string' },
     burst: { type: 'string' },
     drain: { type: 'string' },
     steady: { type: 'string' },
     churn: { type: 'string' },
+    concurrent: { type: 'string' },
     latency: { type: 'string', default: 'github=60,ec2=80,ssm=40' },
     'no-baselines': { type: 'boolean', default: false },
     'node-options': { type: 'string' },
@@ -83,6 +89,14 @@ function only(text: string | undefined): ScenarioName[] {
   return names as ScenarioName[];
 }
 
+function withoutCoordination(text: string | undefined): { withoutCoordination?: 'before' | 'all' } {
+  if (text === undefined) return {};
+  if (text !== 'before' && text !== 'all') {
+    throw new Error(`--without-coordination: expected before or all, got ${text}`);
+  }
+  return { withoutCoordination: text };
+}
+
 function repeat(text: string | undefined): number {
   if (text === undefined) return 1;
   const n = Number(text);
@@ -92,11 +106,18 @@ function repeat(text: string | undefined): number {
 
 const args = process.argv.slice(2);
 const report = await runBenchmark({
-  sizes: { burst: size('burst'), drain: size('drain'), steady: size('steady'), churn: size('churn') },
+  sizes: {
+    burst: size('burst'),
+    drain: size('drain'),
+    steady: size('steady'),
+    churn: size('churn'),
+    concurrent: size('concurrent'),
+  },
   only: only(values.only),
   latency: latency(values.latency),
   ...(values.action ? { action: path.resolve(values.action) } : {}),
   ...(values.compare ? { compare: path.resolve(values.compare), repeat: repeat(values.repeat) } : {}),
+  ...withoutCoordination(values['without-coordination']),
   baselines: !values['no-baselines'],
   ...(values['node-options'] ? { nodeOptions: values['node-options'] } : {}),
   command: `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`,

@@ -4,8 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { parameterName, runnerName, TAG_IDLE_SINCE, TAG_JOB_STARTED } from '../src/contract.js';
 import { DEFAULT_EC2_BUCKETS, DEFAULT_SSM_BUCKETS, ec2ApiClass } from '../emulator/budgets.js';
 import type { Emulator } from '../emulator/index.js';
-import type { MinimumCall, Milestones, Service } from './measure.js';
-import type { BoundTerm } from './report.js';
+import type { MinimumCall, Milestones, ParallelRun, Service } from './measure.js';
+import type { BoundTerm, Target } from './report.js';
 
 export const ENVIRONMENT = 'ci';
 export const ORG = 'acme';
@@ -42,7 +42,7 @@ export interface Seeded {
   jobs: { id: number; runId: number }[];
 }
 
-export type ScenarioName = 'burst-jit' | 'burst-token' | 'drain' | 'steady' | 'churn';
+export type ScenarioName = 'burst-jit' | 'burst-token' | 'drain' | 'steady' | 'churn' | 'concurrent';
 
 export interface Scenario {
   name: string;
@@ -57,6 +57,10 @@ export interface Scenario {
   milestones: Milestones;
   /** Round trips that must follow each other, at the configured latency. */
   latencyFloor(latency: Latency): { ms: number; note: string };
+  /** Runs started at once instead of one (`mode` then names the scenario's kind of run). */
+  parallel?(seeded: Seeded): ParallelRun[];
+  /** The scenario's own targets, read from the emulator after the run. */
+  checks?(emulator: Emulator): Target[];
   /** Which baseline does the same work naively; undefined when there is none (nothing to change). */
   baseline?: 'scale-up-per-event' | 'removal-per-runner';
 }
@@ -172,23 +176,23 @@ function seedFleet(emulator: Emulator, shape: FleetShape): void {
  * environment's records (one Query) and releases the lease (DeleteItem); each launch is recorded twice (its
  * intent before the call, its instances after). A run that does not launch only reads the records.
  */
-function coordinationCalls(launching: boolean, launches = 0): MinimumCall[] {
+function coordinationCalls(launching: boolean, launches = 0, runs = 1): MinimumCall[] {
   const query = {
     service: 'dynamodb' as const,
     operation: 'Query',
-    minimum: 1,
-    note: 'the records, one page',
+    minimum: runs,
+    note: runs > 1 ? 'the records, one page per run' : 'the records, one page',
   };
   if (!launching) return [query];
   return [
     {
       service: 'dynamodb',
       operation: 'PutItem',
-      minimum: 1 + 2 * launches,
+      minimum: runs + 2 * launches,
       note: launches ? 'the lease, and each launch recorded before and after' : 'the lease',
     },
     query,
-    { service: 'dynamodb', operation: 'DeleteItem', minimum: 1, note: 'the lease released' },
+    { service: 'dynamodb', operation: 'DeleteItem', minimum: runs, note: 'the lease released' },
   ];
 }
 
@@ -473,15 +477,117 @@ function churn(size: number): Scenario {
   };
 }
 
+/** Pre-jobs of the concurrent scenario, each launching this many runners for its own jobs. */
+const PRE_JOBS = 5;
+const PRE_JOB_RUNNERS = 10;
+
+/**
+ * Triggers from several repositories at once, all for one fleet: the scheduler's reconcile (from the
+ * infrastructure repository) polling every queued job, a repository_dispatch carrying half of them (an application
+ * repository), and pre-jobs launching runners for their own jobs. Every launch decision waits for the coordination
+ * lease and counts what the others recorded: launches must equal demand, and the pool never exceeds max.
+ */
+function concurrent(size: number): Scenario {
+  const reserved = Math.min(PRE_JOBS * PRE_JOB_RUNNERS, Math.floor(size / 5));
+  const preJobs = Math.max(1, Math.round(reserved / PRE_JOB_RUNNERS));
+  const generic = size - preJobs * PRE_JOB_RUNNERS;
+  const max = Math.ceil(size * 1.2);
+  return {
+    name: `concurrent-${size}`,
+    key: 'concurrent',
+    title: `${size} jobs served by a scheduler, ${preJobs} pre-jobs and a dispatch, all at once`,
+    description:
+      `${generic} queued jobs; at the same moment the scheduler reconciles (it polls them all), a repository_dispatch ` +
+      `scale-up carries half of them, and ${preJobs} pre-jobs each launch ${PRE_JOB_RUNNERS} runners for their own ` +
+      `jobs (count + unique-label). Demand is ${size} runners; max is ${max}. The runs come from three repositories, so ` +
+      'no concurrency group serialises them: the coordination lease and the launch records must.',
+    size,
+    mode: 'reconcile',
+    pools: pools('jit').replace('max: 10000', `max: ${max}`),
+    seed(emulator) {
+      const { runId, jobIds } = emulator.github.queueRun({
+        repository: REPOSITORY,
+        jobs: [{ labels: LABELS }],
+        count: generic,
+      });
+      return { event: { name: 'schedule', payload: {} }, jobs: jobIds.map((id) => ({ id, runId })) };
+    },
+    parallel(seeded) {
+      const half = seeded.jobs.slice(0, Math.ceil(seeded.jobs.length / 2));
+      const dispatch = {
+        name: 'repository_dispatch',
+        payload: {
+          action: 'workflow_job',
+          client_payload: {
+            events: half.map((j) => ({
+              action: 'queued',
+              workflow_job: { id: j.id, run_id: j.runId, labels: LABELS, status: 'queued' },
+              repository: { full_name: REPOSITORY },
+            })),
+          },
+        },
+      };
+      return [
+        { mode: 'reconcile', env: { GITHUB_REPOSITORY: 'acme/infra', GITHUB_RUN_ID: '5001' } },
+        { mode: 'scale-up', event: dispatch, env: { GITHUB_REPOSITORY: REPOSITORY, GITHUB_RUN_ID: '5002' } },
+        ...Array.from({ length: preJobs }, (_, i) => ({
+          mode: 'scale-up',
+          inputs: { pool: POOL, count: String(PRE_JOB_RUNNERS), 'unique-label': 'true' },
+          env: { GITHUB_REPOSITORY: REPOSITORY, GITHUB_RUN_ID: String(6001 + i) },
+        })),
+      ];
+    },
+    checks(emulator) {
+      const launched = emulator.ec2.instances({ environment: ENVIRONMENT }).length;
+      return [
+        {
+          name: 'launches equal demand',
+          goal: `${size} instances`,
+          value: String(launched),
+          met: launched === size,
+        },
+        { name: 'never over max', goal: `≤ ${max} live`, value: String(launched), met: launched <= max },
+      ];
+    },
+    minimum: [
+      ...coordinationCalls(true, 1 + preJobs, 2 + preJobs),
+      {
+        service: 'ec2',
+        operation: 'RunInstances',
+        minimum: 1 + preJobs,
+        note: 'one per pre-job, one or two for the generic jobs (the dispatch launches none if the scheduler served them first)',
+      },
+      { service: 'github', operation: OP.jitConfig, minimum: size, note: 'one per runner, no batch API' },
+      { service: 'ssm', operation: 'PutParameter', minimum: size, note: 'one per runner' },
+    ],
+    milestones: {
+      launch: ['RunInstances'],
+      config: { operation: 'PutParameter', count: size },
+    },
+    latencyFloor: (l) => ({
+      ms: l.github + l.ec2 + l.github + l.ssm,
+      note: 'a read, the launch, one JIT config and its parameter',
+    }),
+  };
+}
+
 export interface Sizes {
   burst: number;
   drain: number;
   steady: number;
   churn: number;
+  concurrent: number;
 }
 
-export const DEFAULT_SIZES: Sizes = { burst: 250, drain: 1000, steady: 2000, churn: 2000 };
-export const SCENARIO_NAMES: ScenarioName[] = ['burst-jit', 'burst-token', 'drain', 'steady', 'churn'];
+export const DEFAULT_SIZES: Sizes = { burst: 250, drain: 1000, steady: 2000, churn: 2000, concurrent: 250 };
+export const SCENARIO_NAMES: ScenarioName[] = [
+  'burst-jit',
+  'burst-token',
+  'drain',
+  'steady',
+  'churn',
+  'concurrent',
+];
 
 export function scenarios(sizes: Sizes, only: ScenarioName[] = SCENARIO_NAMES): Scenario[] {
   const all: Scenario[] = [
@@ -490,6 +596,7 @@ export function scenarios(sizes: Sizes, only: ScenarioName[] = SCENARIO_NAMES): 
     drain(sizes.drain),
     steady(sizes.steady),
     churn(sizes.churn),
+    concurrent(sizes.concurrent),
   ];
   return all.filter((s) => only.includes(s.key));
 }

@@ -25,6 +25,8 @@ export interface AdversarialResult {
   name: string;
   promise: string;
   violations: Violation[];
+  /** Checks made (passed and failed). */
+  checked: number;
   facts: Record<string, string | number>;
   ms: number;
 }
@@ -33,13 +35,18 @@ export interface AdversarialScenario {
   name: string;
   /** The promise the scenario tries to break. */
   promise: string;
-  run(options: AdversarialOptions): Promise<Omit<AdversarialResult, 'name' | 'promise' | 'ms'>>;
+  run(options: AdversarialOptions): Promise<{ checks: Check[]; facts: AdversarialResult['facts'] }>;
 }
 
 const ago = (ms: number) => new Date(Date.now() - ms);
 
-export function violation(ok: boolean, invariant: string, detail: string): Violation[] {
-  return ok ? [] : [{ invariant, detail }];
+/** One check of a scenario; the failed ones are its violations. */
+export interface Check extends Violation {
+  ok: boolean;
+}
+
+export function violation(ok: boolean, invariant: string, detail: string): Check[] {
+  return [{ ok, invariant, detail }];
 }
 
 /** One emulator with the settings every scenario shares, and runs of the action against it. */
@@ -57,7 +64,12 @@ export async function stage(options: AdversarialOptions, emulatorOptions: Emulat
   const emulator = await startEmulator({
     region: REGION,
     ...emulatorOptions,
-    github: { orgs: ['acme'], repos: ['acme/app', 'acme/infra'], tokens: [TOKEN], ...emulatorOptions.github },
+    github: {
+      orgs: ['acme'],
+      repos: ['acme/app', 'acme/api', 'acme/infra'],
+      tokens: [TOKEN],
+      ...emulatorOptions.github,
+    },
     simulator: emulatorOptions.simulator ?? { bootDelayMs: 20_000, runnerStartMs: 3_000 },
   });
   let runIds = 8000;
@@ -143,7 +155,7 @@ const longUnregisterBatch: AdversarialScenario = {
       const outcome = run.result?.outcomes.find((o) => o.target === target.runnerName);
       const killed = killedJobs(s.emulator);
       return {
-        violations: [
+        checks: [
           ...violation(
             taken?.runnerName === target.runnerName,
             'the job went to the last runner',
@@ -248,7 +260,7 @@ const launchPathReplay: AdversarialScenario = {
       const killed = killedJobs(s.emulator);
       const done = s.emulator.github.jobs().filter((j) => j.conclusion === 'success').length;
       return {
-        violations: [
+        checks: [
           ...violation(killed.length === 0, 'no job killed', JSON.stringify(killed)),
           ...violation(done === 2, 'every job ran to success', `${done} of 2`),
         ],
@@ -301,7 +313,7 @@ const preJobAndScheduler: AdversarialScenario = {
       );
       const peak = peaks.get('linux') ?? 0;
       return {
-        violations: violation(peak <= 4, 'never more instances than max', `${peak} live, max 4`),
+        checks: violation(peak <= 4, 'never more instances than max', `${peak} live, max 4`),
         facts: { 'peak live (max 4)': peak, 'exit codes': runs.map((r) => r.exitCode).join(', ') },
       };
     } finally {
@@ -333,7 +345,7 @@ const dispatchAndPoll: AdversarialScenario = {
       );
       const launched = launchedInstances(s.emulator);
       return {
-        violations: violation(launched <= 4, 'launches equal demand', `${launched} instances for 4 jobs`),
+        checks: violation(launched <= 4, 'launches equal demand', `${launched} instances for 4 jobs`),
         facts: {
           'instances for 4 jobs': launched,
           'peak live': peaks.get('linux') ?? 0,
@@ -374,7 +386,7 @@ const preJobStranded: AdversarialScenario = {
       const ownJob = s.emulator.github.jobs().find((j) => j.id === own.jobIds[0]);
       const stillQueued = queued(s.emulator).map((j) => `${j.name} [${j.labels.join(', ')}]`);
       return {
-        violations: [
+        checks: [
           ...violation(pre.exitCode === 0, 'the pre-job ran', pre.errors.join('; ')),
           ...violation(
             stillQueued.length === 0,
@@ -415,7 +427,7 @@ const endlessChurn: AdversarialScenario = {
       const launched = launchedInstances(s.emulator);
       const failing = exits.filter((e) => e !== 0).length;
       return {
-        violations: [
+        checks: [
           ...violation(
             launched <= 5,
             'launches stop after repeated boot failures',
@@ -470,7 +482,10 @@ const badRepository: AdversarialScenario = {
           run.errors.join(' ').slice(0, 300),
         ),
       ];
-      return { violations, facts: { 'orphan after two runs': `${alive}`, 'exit code': `${run.exitCode}` } };
+      return {
+        checks: violations,
+        facts: { 'orphan after two runs': `${alive}`, 'exit code': `${run.exitCode}` },
+      };
     } finally {
       await s.stop();
     }
@@ -497,7 +512,7 @@ const singleOfflineSighting: AdversarialScenario = {
       await s.run('reconcile', poolsFile('    max: 4'));
       const state = s.emulator.ec2.instance(seeded.instanceId)?.state;
       return {
-        violations: violation(state === 'running', 'kept after one offline sighting', `instance ${state}`),
+        checks: violation(state === 'running', 'kept after one offline sighting', `instance ${state}`),
         facts: { 'instance after one offline sighting': `${state}` },
       };
     } finally {
@@ -529,7 +544,7 @@ const listingLag: AdversarialScenario = {
       await s.run('reconcile', pools);
       const peak = peaks.get('linux') ?? 0;
       return {
-        violations: [
+        checks: [
           ...violation(
             up.exitCode === 0 && launched !== undefined,
             'the first run launched',
@@ -599,7 +614,7 @@ const skewedJobStart: AdversarialScenario = {
       await s.run('reconcile', poolsFile('    max: 4'));
       const killed = killedJobs(s.emulator);
       return {
-        violations: violation(killed.length === 0, 'no job killed', JSON.stringify(killed)),
+        checks: violation(killed.length === 0, 'no job killed', JSON.stringify(killed)),
         facts: {
           'instance after the run': s.emulator.ec2.instance(id)?.state ?? '?',
           'jobs killed': killed.length,
@@ -629,6 +644,14 @@ export async function runAdversarial(
   options: AdversarialOptions = {},
 ): Promise<AdversarialResult> {
   const started = Date.now();
-  const result = await scenario.run(options);
-  return { name: scenario.name, promise: scenario.promise, ...result, ms: Date.now() - started };
+  const { checks, facts } = await scenario.run(options);
+  const violations = checks.filter((c) => !c.ok).map(({ invariant, detail }) => ({ invariant, detail }));
+  return {
+    name: scenario.name,
+    promise: scenario.promise,
+    violations,
+    checked: checks.length,
+    facts,
+    ms: Date.now() - started,
+  };
 }

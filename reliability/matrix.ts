@@ -348,6 +348,53 @@ export const SCENARIOS: Scenario[] = [
       ];
     },
   },
+  {
+    name: 'coordination store unavailable',
+    fault: 'DynamoDB answers 503 ServiceUnavailable to every call of a reconcile (after the SDK retries)',
+    async failing(world) {
+      world.inject({ service: 'dynamodb', code: 'ServiceUnavailable', status: 503, times: 1000 });
+      await world.run('reconcile', { label: 'without the store', env: { AWS_MAX_ATTEMPTS: '2' } });
+    },
+    expect(world) {
+      const run = world.runs.find((r) => r.label === 'without the store')?.run;
+      const done = outcomes(world, 'without the store').filter((o) => o.status === 'done');
+      const launched = run?.result?.launched ?? 0;
+      const orphan = world.seeded.orphan ?? '-';
+      return [
+        ...expectation(
+          done.some((o) => o.action === 'terminate' && o.target === orphan),
+          'removals go on without the store',
+          JSON.stringify(done.map((o) => `${o.action} ${o.target}`)),
+        ),
+        ...expectation(
+          launched >= 1 && launched <= 1,
+          'launches go on, at most a quarter of max (1 of max 4) per pool',
+          `${launched} launched`,
+        ),
+        ...expectation(
+          run?.exitCode === 1 && /coordination store is unavailable/.test(run.errors.join(' ')),
+          'the run fails, saying why',
+          run?.errors.join(' ').slice(0, 300) ?? 'no run',
+        ),
+      ];
+    },
+  },
+  {
+    name: 'coordination store throttling',
+    fault: 'DynamoDB ThrottlingException on its first 3 calls (the SDK retries them)',
+    async failing(world) {
+      world.inject({ service: 'dynamodb', code: 'ThrottlingException', status: 400, times: 3 });
+      await world.run('reconcile', { label: 'throttled store' });
+    },
+    expect(world) {
+      const run = world.runs.find((r) => r.label === 'throttled store')?.run;
+      return expectation(
+        run?.exitCode === 0 && (run.result?.launched ?? 0) >= 1,
+        'the run goes on as usual after the retries',
+        run?.errors.join(' ').slice(0, 300) ?? 'no run',
+      );
+    },
+  },
 ];
 
 /** Runs one scenario on a fresh world: failing mode, one reconcile without faults, then the jobs run. */

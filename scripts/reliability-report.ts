@@ -1,16 +1,26 @@
-// `npm run reliability`: runs the fault matrix, the crash-recovery sweep and the races (the same
-// definitions in reliability/ that the tests in test/reliability/ run) against the emulator with the bundled dist/index.js,
-// prints the table of figures and writes it into docs/reliability.md between its figure markers.
-// `-- --print` prints only. Run `npm run bundle` first when src/ changed.
+// `npm run reliability`: runs the fault matrix, the crash-recovery sweep, the races, the adversarial scenarios and
+// the multi-trigger soak (the same definitions in reliability/ that the tests in test/reliability/ run) against the
+// emulator with the bundled dist/index.js, prints the table of figures and writes it into docs/reliability.md
+// between its figure markers. Run `npm run bundle` first when src/ changed.
+//   --print            print only
+//   --before COMMIT    also run the adversarial scenarios against the dist/ committed at COMMIT (a build from
+//                      before their defences), to show each one failing there
+//   --soak-hours N     emulated hours of the soak (default 4)
 import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { parseArgs } from 'node:util';
 import { format, resolveConfig } from 'prettier';
+import { ADVERSARIAL, runAdversarial, type AdversarialResult } from '../reliability/adversarial.js';
 import { callsOfOneReconcile, crashAt, crashPoints, type CrashResult } from '../reliability/crash.js';
 import { INVARIANTS } from '../reliability/invariants.js';
 import { runScenario, SCENARIOS, type ScenarioResult } from '../reliability/matrix.js';
 import { CONTROL, RACES, runRace, type RaceResult } from '../reliability/races.js';
+import { runSoak, type SoakResult } from '../reliability/soak.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DOC = path.join(ROOT, 'docs/reliability.md');
@@ -50,14 +60,84 @@ function machine(): string {
   return `${os.type()} ${os.release()} ${os.arch()}, ${cpus.length} × ${cpus[0]?.model.trim() ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 }
 
-function render(
-  matrix: ScenarioResult[],
-  calls: string[],
-  crashes: CrashResult[],
-  races: RaceResult[],
-  control: RaceResult,
-  seconds: number,
-): string {
+interface Figures {
+  matrix: ScenarioResult[];
+  calls: string[];
+  crashes: CrashResult[];
+  races: RaceResult[];
+  control: RaceResult;
+  adversarial: AdversarialResult[];
+  /** The same scenarios on an earlier build, when --before was given. */
+  before?: { commit: string; results: AdversarialResult[] };
+  soak: SoakResult;
+  seconds: number;
+}
+
+function renderAdversarial(f: Figures): string[] {
+  const lines = [
+    '',
+    '### Adversarial scenarios',
+    '',
+    'Plain situations that break a promise unless the code defends it (`reliability/adversarial.ts`), each on a ' +
+      'fresh emulator' +
+      (f.before
+        ? `; "before" is the same scenario on the \`dist/\` committed at ${f.before.commit}, built before these defences.`
+        : '.'),
+    '',
+    row(['scenario', 'promise', ...(f.before ? ['before'] : []), 'now', 'what happened now']),
+    row(['---', '---', ...(f.before ? ['---'] : []), '---', '---']),
+  ];
+  for (const r of f.adversarial) {
+    const earlier = f.before?.results.find((b) => b.name === r.name);
+    const facts = Object.entries(r.facts)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('; ');
+    lines.push(
+      row([
+        r.name,
+        r.promise,
+        ...(f.before ? [violationsText(earlier?.violations ?? [])] : []),
+        violationsText(r.violations),
+        facts,
+      ]),
+    );
+  }
+  return lines;
+}
+
+function renderSoak(s: SoakResult): string[] {
+  const minutes = (ms: number) => `${(ms / 60_000).toFixed(1)} min`;
+  return [
+    '',
+    '### Multi-trigger soak',
+    '',
+    `${s.hours} h of emulated time (seed ${s.seed}, \`reliability/soak.ts\`), in ${Math.round(s.ms / 1000)} s: ` +
+      `${s.runs.scheduler} scheduler reconciles (every 5 minutes, from the infrastructure repository), ` +
+      `${s.runs.preJob} pre-jobs and ${s.runs.dispatch} repository_dispatch scale-ups from application repositories ` +
+      `started beside them at random, ${s.faults.api} API faults and ${s.faults.interruptions} spot interruptions, ` +
+      "GitHub's busy flag lagging 45 s (a DELETE in the lag kills the job) and EC2 listing new instances 20 s late.",
+    '',
+    row(['measure', 'value']),
+    row(['---', '---:']),
+    row(["jobs queued at random (plus the pre-jobs' own)", s.jobs.queued]),
+    row(['jobs completed', s.jobs.completed]),
+    row(["jobs lost to spot interruptions (not the scaler's doing)", s.jobs.interrupted]),
+    row(['instances launched', s.launched]),
+    row(['most live instances right after a launch (max 8)', s.peakLive]),
+    row([
+      'job wait, queued to started: median / longest (bound: 5 min interval + boot)',
+      `${minutes(s.jobs.waitP50Ms)} / ${minutes(s.jobs.waitMaxMs)}`,
+    ]),
+    row(['runs that failed', s.runs.failed]),
+    row([
+      'violations (jobs killed, over max, waits over the bound, leaks at the end)',
+      violationsText(s.violations),
+    ]),
+  ];
+}
+
+function render(f: Figures): string {
+  const { matrix, calls, crashes, races, control, seconds } = f;
   const lines: string[] = [];
   const date = new Date().toISOString().slice(0, 10);
   lines.push(
@@ -70,6 +150,20 @@ function render(
     ['fault matrix', matrix],
     [`crash recovery (SIGKILL after call k of ${calls.length})`, crashes.map((c) => ({ ...c, faults: 1 }))],
     ['races', races],
+    [
+      'adversarial scenarios',
+      f.adversarial.map((r) => ({ ...r, faults: 1, checked: Object.keys(r.facts).length })),
+    ],
+    [
+      `multi-trigger soak (${f.soak.hours} h emulated)`,
+      [
+        {
+          faults: f.soak.faults.api + f.soak.faults.interruptions,
+          checked: 5,
+          violations: f.soak.violations,
+        },
+      ],
+    ],
   ];
   for (const [name, results] of suites) {
     lines.push(
@@ -151,10 +245,30 @@ function render(
       .join('; ');
     lines.push(row([r.name, facts, r.checked, violationsText(r.violations)]));
   }
+  lines.push(...renderAdversarial(f), ...renderSoak(f.soak));
   return lines.join('\n');
 }
 
+/** The dist/ committed at `commit`, written to a temporary folder: its index.js. */
+function bundleAt(commit: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'rs-before-'));
+  for (const file of ['index.js', 'package.json']) {
+    writeFileSync(
+      path.join(dir, file),
+      execFileSync('git', ['show', `${commit}:dist/${file}`], { cwd: ROOT, maxBuffer: 64 * 2 ** 20 }),
+    );
+  }
+  return path.join(dir, 'index.js');
+}
+
 async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      print: { type: 'boolean', default: false },
+      before: { type: 'string' },
+      'soak-hours': { type: 'string', default: '4' },
+    },
+  });
   const started = Date.now();
   const calls = await callsOfOneReconcile();
   type Task = () => Promise<unknown>;
@@ -165,6 +279,16 @@ async function main(): Promise<void> {
     () => runRace(CONTROL),
   ];
   const results = await pool(tasks, CONCURRENCY, (task) => task());
+  // One at a time: the soak and these scenarios measure timing-sensitive races.
+  const adversarial: AdversarialResult[] = [];
+  for (const scenario of ADVERSARIAL) adversarial.push(await runAdversarial(scenario));
+  const before = values.before
+    ? { commit: values.before, results: [] as AdversarialResult[], action: bundleAt(values.before) }
+    : undefined;
+  for (const scenario of before ? ADVERSARIAL : []) {
+    before?.results.push(await runAdversarial(scenario, { action: before.action, beforeCoordination: true }));
+  }
+  const soak = await runSoak({ hours: Number(values['soak-hours']) });
   process.stderr.write('\n');
   const matrix = results.slice(0, SCENARIOS.length) as ScenarioResult[];
   const crashes = results.slice(
@@ -173,10 +297,20 @@ async function main(): Promise<void> {
   ) as CrashResult[];
   const races = results.slice(-RACES.length - 1, -1) as RaceResult[];
   const control = results[results.length - 1] as RaceResult;
-  const table = render(matrix, calls, crashes, races, control, Math.round((Date.now() - started) / 1000));
+  const table = render({
+    matrix,
+    calls,
+    crashes,
+    races,
+    control,
+    adversarial,
+    ...(before ? { before: { commit: before.commit, results: before.results } } : {}),
+    soak,
+    seconds: Math.round((Date.now() - started) / 1000),
+  });
   console.log(table);
 
-  if (!process.argv.includes('--print')) {
+  if (!values.print) {
     const doc = await readFile(DOC, 'utf8');
     const from = doc.indexOf(START);
     const to = doc.indexOf(END);
@@ -187,7 +321,9 @@ async function main(): Promise<void> {
     await writeFile(DOC, await format(text, { ...options, filepath: DOC }));
     console.error(`written to ${path.relative(ROOT, DOC)}`);
   }
-  const violations = [...matrix, ...crashes, ...races, control].flatMap((r) => r.violations);
+  const violations = [...matrix, ...crashes, ...races, control, ...adversarial, soak].flatMap(
+    (r) => r.violations,
+  );
   if (violations.length > 0) process.exitCode = 1;
 }
 

@@ -29,6 +29,8 @@ export interface JobView {
   status: JobRecord['status'];
   conclusion: Conclusion;
   runnerName?: string;
+  /** When the job was queued (wall clock as the action sees it). */
+  createdAt: Date;
   startedAt?: Date;
   completedAt?: Date;
 }
@@ -195,6 +197,7 @@ export function jobView(gh: GitHubContext, job: JobRecord): JobView {
     labels: [...job.labels],
     status: job.status,
     conclusion: job.conclusion,
+    createdAt: new Date(clock.toWall(job.createdAt)),
     ...(job.runnerName ? { runnerName: job.runnerName } : {}),
     ...(job.startedAt !== undefined ? { startedAt: new Date(clock.toWall(job.startedAt)) } : {}),
     ...(job.completedAt !== undefined ? { completedAt: new Date(clock.toWall(job.completedAt)) } : {}),

@@ -180,7 +180,25 @@ export function createEc2Gateway(options: Ec2GatewayOptions): Ec2Gateway {
     return { instanceIds, errors };
   }
 
+  /**
+   * EC2 refuses a ClientToken whose instances are all terminated (IdempotentInstanceTerminated): the demand that
+   * made it is still there (its instances died before serving it, e.g. a spot interruption). Launch again once,
+   * under a token derived from the first: concurrent runs that hit the same refusal derive the same token, so
+   * they still launch once.
+   */
   async function launchInstances(request: LaunchRequest): Promise<LaunchResult> {
+    try {
+      return await launchOnce(request);
+    } catch (error) {
+      if (describeError(error).code !== 'IdempotentInstanceTerminated') throw error;
+      log(
+        `pool ${request.pool.name}: the instances of ClientToken ${request.clientToken} are terminated; launching again`,
+      );
+      return launchOnce({ ...request, clientToken: relaunchClientToken(request.clientToken) });
+    }
+  }
+
+  async function launchOnce(request: LaunchRequest): Promise<LaunchResult> {
     const { pool, count } = request;
     if (count <= 0) return { instanceIds: [], errors: [] };
     if (!usesFleet(pool)) return runInstances(request);
@@ -409,6 +427,12 @@ export function fleetOverrides(pool: PoolConfig): FleetLaunchTemplateOverridesRe
       ...(subnet !== undefined ? { SubnetId: subnet } : {}),
     })),
   );
+}
+
+/** The token of a launch again after EC2 refused one whose instances are terminated: derived, so runs agree. */
+export function relaunchClientToken(clientToken: string): string {
+  const suffix = '-re';
+  return `${clientToken.slice(0, CLIENT_TOKEN_MAX_LENGTH - suffix.length)}${suffix}`;
 }
 
 /** The on-demand fallback's token: derived from the spot call's, so a retried run reuses it. */

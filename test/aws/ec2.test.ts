@@ -18,6 +18,7 @@ import {
   instanceIdsInErrorMessage,
   launchErrorHint,
   parseTimestamp,
+  relaunchClientToken,
   toInstance,
 } from '../../src/aws/ec2.js';
 import { TAG_ENVIRONMENT, TAG_IDLE_SINCE, TAG_JOB_STARTED, TAG_NAME, TAG_POOL } from '../../src/contract.js';
@@ -436,6 +437,32 @@ describe('launchInstances', () => {
       ClientToken: 'run-1-1-linux',
     });
     expect(calls[1]?.args[0].input.ClientToken).toBe('run-1-1-linux');
+  });
+
+  it("launches again under a derived token when EC2 says the token's instances are terminated", async () => {
+    ec2
+      .on(RunInstancesCommand, { ClientToken: 'tok' })
+      .rejects(
+        awsError(
+          'IdempotentInstanceTerminated',
+          "The client token 'tok' was used for instances that have been terminated.",
+        ),
+      )
+      .on(RunInstancesCommand, { ClientToken: relaunchClientToken('tok') })
+      .resolves({ Instances: [{ InstanceId: 'i-00000009' }] });
+    const result = await createEc2Gateway({ region: REGION }).launchInstances({
+      pool: pool(),
+      count: 1,
+      clientToken: 'tok',
+      tags,
+    });
+    expect(result.instanceIds).toEqual(['i-00000009']);
+    expect(ec2.commandCalls(RunInstancesCommand).map((c) => c.args[0].input.ClientToken)).toEqual([
+      'tok',
+      'tok-re',
+    ]);
+    // Derived, so concurrent runs agree; at most 64 characters, like every ClientToken.
+    expect(relaunchClientToken('x'.repeat(64))).toHaveLength(64);
   });
 
   it('rethrows a failed RunInstances with context and the original error name', async () => {

@@ -25,7 +25,7 @@ beforeAll(async () => {
       '--import',
       'tsx',
       'bench/run.ts',
-      ...['--burst', '3', '--drain', '4', '--steady', '10', '--churn', '20'],
+      ...['--burst', '3', '--drain', '4', '--steady', '10', '--churn', '20', '--concurrent', '15'],
       ...['--latency', 'github=5,ec2=5,ssm=5', '--out', out],
     ],
     { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 },
@@ -50,9 +50,12 @@ describe('npm run bench at tiny sizes', () => {
       'drain-4',
       'steady-10',
       'churn-20',
+      'concurrent-15',
     ]);
     for (const s of report.scenarios) {
-      expect(s.baseline === null, s.name).toBe(s.name.startsWith('steady'));
+      expect(s.baseline === null, s.name).toBe(
+        s.name.startsWith('steady') || s.name.startsWith('concurrent'),
+      );
       expect(s.action.problems, s.name).toEqual([]);
       expect(s.baseline?.problems ?? [], s.name).toEqual([]);
       expect(s.action.exitCode, s.name).toBe(0);
@@ -89,6 +92,12 @@ describe('npm run bench at tiny sizes', () => {
     expect(drain.baseline?.calls.find((c) => c.operation === 'TerminateInstances')?.calls).toBe(4);
     expect(drain.action.githubPoints).toBe(4 * 5 + drain.action.githubRequests - 4);
     expect(scenario('steady-10').action.githubRequests).toBeLessThan(30);
+    // Triggers from three repositories at once launch what they need, once.
+    const concurrent = scenario('concurrent-15');
+    expect(concurrent.targets.filter((t) => t.name === 'launches equal demand')).toEqual([
+      expect.objectContaining({ value: '15', met: true }),
+    ]);
+    expect(concurrent.action.result.launched).toBe(15);
   });
 
   it('records the burst milestones for the action and the baseline', () => {
