@@ -64,7 +64,8 @@ async function emulatorFor(latency: Latency): Promise<Emulator> {
   return startEmulator({
     region: REGION,
     github: { orgs: [ORG], repos: [REPOSITORY], tokens: [TOKEN] },
-    latencyMs: { ...latency },
+    latencyMs: { github: latency.github, ec2: latency.ec2, ssm: latency.ssm, dynamodb: latency.dynamodb },
+    latencyPerKbMs: { ec2: latency.ec2PerKb },
     budgets: { github: true, ec2: true, ssm: true },
     // Emulator time is not advanced: launched instances stay pending, seeded runners keep their state.
     simulator: { bootDelayMs: 20_000 },

@@ -113,7 +113,14 @@ export const reportSchema = z.object({
     platform: z.string(),
   }),
   settings: z.object({
-    latencyMs: z.object({ github: ms, ec2: ms, ssm: ms }),
+    latencyMs: z.object({
+      github: ms,
+      ec2: ms,
+      ssm: ms,
+      dynamodb: ms.default(0),
+      /** EC2's cost per KB of an answer (absent in reports from before it existed). */
+      ec2PerKb: ms.default(0),
+    }),
     budgets: z.string(),
     baselines: z.boolean(),
     /** Extra NODE_OPTIONS the action process ran with ('' for none). */
@@ -333,7 +340,7 @@ export function renderMarkdown(report: BenchmarkReport): string {
   return [
     `Run ${report.startedAt} – ${report.finishedAt} of \`${report.settings.action}\` with \`${report.command}\` on ${m.cpus} × ${m.cpuModel}, ` +
       `${m.memoryGb.toFixed(0)} GB, Node ${m.node} (${m.platform}).`,
-    `Emulator latency: GitHub ${l.github} ms, EC2 ${l.ec2} ms, SSM ${l.ssm} ms; budgets: ${report.settings.budgets}` +
+    `Emulator latency: GitHub ${l.github} ms, EC2 ${l.ec2} ms (plus ${l.ec2PerKb} ms per KB of answer), SSM ${l.ssm} ms, DynamoDB ${l.dynamodb} ms; budgets: ${report.settings.budgets}` +
       (report.settings.nodeOptions
         ? `; the action ran with NODE_OPTIONS=${report.settings.nodeOptions}.`
         : '.'),

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import * as prettier from 'prettier';
 import { runBenchmark } from './bench.js';
 import { renderMarkdown } from './report.js';
+import { DEFAULT_LATENCY_PER_KB_MS } from '../emulator/index.js';
 import { DEFAULT_SIZES, SCENARIO_NAMES, type Latency, type ScenarioName } from './scenarios.js';
 
 const USAGE = `usage: npm run bench [-- options]
@@ -19,7 +20,8 @@ JSON report and a markdown report next to it.
   --steady N              runners in the steady scenario (default ${DEFAULT_SIZES.steady})
   --churn N               instances in the churn scenario (default ${DEFAULT_SIZES.churn})
   --concurrent N          jobs in the concurrent scenario (default ${DEFAULT_SIZES.concurrent})
-  --latency LIST          emulator latency per answer in ms (default github=60,ec2=80,ssm=40)
+  --latency LIST          emulator latency per answer in ms, and EC2's per KB of answer
+                          (default github=60,ec2=80,ssm=40,dynamodb=40,ec2PerKb=0.25)
   --no-baselines          skip the naive baselines
   --action FILE           the bundle to measure (default dist/index.js)
   --compare FILE          another bundle (e.g. the previous commit's dist/index.js) run beside --action,
@@ -45,7 +47,7 @@ const { values } = parseArgs({
     steady: { type: 'string' },
     churn: { type: 'string' },
     concurrent: { type: 'string' },
-    latency: { type: 'string', default: 'github=60,ec2=80,ssm=40' },
+    latency: { type: 'string', default: 'github=60,ec2=80,ssm=40,dynamodb=40,ec2PerKb=0.25' },
     'no-baselines': { type: 'boolean', default: false },
     'node-options': { type: 'string' },
     out: { type: 'string', default: 'bench/results/latest.json' },
@@ -67,11 +69,14 @@ function size(name: keyof typeof DEFAULT_SIZES): number {
 }
 
 function latency(text: string): Latency {
-  const result: Latency = { github: 0, ec2: 0, ssm: 0 };
+  // Unnamed services keep these; a per-KB cost is the emulator's default (DEFAULT_LATENCY_PER_KB_MS).
+  const result: Latency = { github: 0, ec2: 0, ssm: 0, dynamodb: 0, ec2PerKb: DEFAULT_LATENCY_PER_KB_MS.ec2 };
   for (const part of text.split(',')) {
     const [key, value] = part.split('=');
     if (!key || !(key in result) || value === undefined || !(Number(value) >= 0)) {
-      throw new Error(`--latency: expected github=<ms>,ec2=<ms>,ssm=<ms>, got ${text}`);
+      throw new Error(
+        `--latency: expected github=<ms>,ec2=<ms>,ssm=<ms>,dynamodb=<ms>,ec2PerKb=<ms per KB>, got ${text}`,
+      );
     }
     result[key as keyof Latency] = Number(value);
   }

@@ -33,6 +33,21 @@ export interface Latency {
   github: number;
   ec2: number;
   ssm: number;
+  /** The coordination store (default as SSM's: both are AWS JSON APIs in the same region). */
+  dynamodb: number;
+  /** EC2's cost per KB of an answer, on top of `ec2` (a page of 1000 instances is about 9 MB). */
+  ec2PerKb: number;
+}
+
+/**
+ * Bytes of one instance in a DescribeInstances answer of the emulator (with every field EC2 returns; measured in
+ * test/emulator/instance-answers.test.ts): what a page of instances costs at `ec2PerKb`.
+ */
+export const INSTANCE_ITEM_KB = 9;
+
+/** Transfer time of `instances` listed at the per-KB cost. */
+export function transferMs(instances: number, l: Latency): number {
+  return Math.round(instances * INSTANCE_ITEM_KB * l.ec2PerKb);
 }
 
 /** What a scenario left in the emulator, for the minimum plan and the baseline. */
@@ -330,12 +345,13 @@ function drain(size: number): Scenario {
     milestones: {},
     latencyFloor(l) {
       const runnerReads = `${runnerPages} runner pages (the first, then the rest at once)`;
-      const reads = Math.max(Math.min(runnerPages, 2) * l.github, parameterPages * l.ssm) + l.ec2;
+      const reads =
+        Math.max(Math.min(runnerPages, 2) * l.github, parameterPages * l.ssm) + l.ec2 + transferMs(size, l);
       return {
         ms: reads + l.ec2 + l.github + l.ec2 + l.ssm,
         note:
           `the reads (${runnerReads} beside ${parameterPages} parameter pages one after the other, then ` +
-          `instances) ${reads} ms, the re-check ${l.ec2} ms, then the last runner's unregister ${l.github} ms, ` +
+          `instances, ${transferMs(size, l)} ms of it their size) ${reads} ms, the re-check ${l.ec2} ms, then the last runner's unregister ${l.github} ms, ` +
           `terminate ${l.ec2} ms and parameter delete ${l.ssm} ms`,
       };
     },
@@ -394,13 +410,18 @@ function fleetFloor(shape: FleetShape, l: Latency, removes: boolean): { ms: numb
   // Parameter and instance pages follow NextTokens, one after the other.
   const runnerTrips = Math.min(runnerPages, 2);
   const runnerReads = `${runnerPages} runner pages (the first, then the rest at once)`;
-  const reads = Math.max(runnerTrips * l.github, parameterPages * l.ssm) + instancePages * l.ec2;
+  const instances = shape.busy + shape.idle + shape.booting + shape.orphans;
+  const reads =
+    Math.max(runnerTrips * l.github, parameterPages * l.ssm) +
+    instancePages * l.ec2 +
+    transferMs(instances, l);
   if (!removes) {
     return {
       ms: reads,
       note:
         `${runnerReads} beside ${parameterPages} parameter pages one after the other, then ` +
-        `${instancePages} instance page(s): ${reads} ms`,
+        `${instancePages} instance page(s) (${transferMs(instances, l)} ms of it their ${instances} instances at ` +
+        `${l.ec2PerKb} ms a KB): ${reads} ms`,
     };
   }
   const tail = l.ec2 + Math.max(l.github, l.ec2) + l.ssm;
@@ -408,7 +429,7 @@ function fleetFloor(shape: FleetShape, l: Latency, removes: boolean): { ms: numb
     ms: reads + tail,
     note:
       `the reads (${runnerReads} beside ${parameterPages} parameter pages one after the other, then ` +
-      `${instancePages} instance page(s)) ${reads} ms, the re-check ${l.ec2} ms, one unregister or terminate ` +
+      `${instancePages} instance page(s), ${transferMs(instances, l)} ms of it their size) ${reads} ms, the re-check ${l.ec2} ms, one unregister or terminate ` +
       `${Math.max(l.github, l.ec2)} ms, one parameter delete ${l.ssm} ms`,
   };
 }

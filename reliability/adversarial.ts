@@ -6,7 +6,10 @@ import { TAG_ENVIRONMENT, TAG_IDLE_SINCE, TAG_JOB_STARTED, TAG_POOL } from '../s
 import { tagValueFromWall } from '../emulator/state.js';
 import { runAction, type ActionRun, type RunOptions } from '../emulator/run-action.js';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator/index.js';
+import { dispatchEvent } from './events.js';
 import type { Violation } from './invariants.js';
+
+export { dispatchEvent };
 
 export const MIN = 60_000;
 const TOKEN = 'ghs_adversarial_0123456789abcdef';
@@ -197,23 +200,6 @@ export function trackPeaks(emulator: Emulator): Map<string, number> {
 }
 
 const launchedInstances = (emulator: Emulator) => emulator.ec2.instances({ environment: ENV }).length;
-
-/** `workflow_job` queued payloads forwarded as one repository_dispatch. */
-export function dispatchEvent(jobs: { id: number; runId: number; labels: string[]; repository: string }[]) {
-  return {
-    name: 'repository_dispatch',
-    payload: {
-      action: 'workflow_job',
-      client_payload: {
-        events: jobs.map((job) => ({
-          action: 'queued',
-          workflow_job: { id: job.id, run_id: job.runId, labels: job.labels, status: 'queued' },
-          repository: { full_name: job.repository },
-        })),
-      },
-    },
-  };
-}
 
 const queued = (emulator: Emulator) => emulator.github.jobs({ status: 'queued' });
 

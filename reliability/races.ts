@@ -1,6 +1,7 @@
 // Races: runs of the same environment at once, and a job that starts between a run's observe and apply.
 import { TAG_ENVIRONMENT } from '../src/contract.js';
 import type { EmulatorRequest } from '../emulator/index.js';
+import { dispatchEvent } from './events.js';
 import { SAFETY_INVARIANTS, type Violation } from './invariants.js';
 import { TOKEN_WINDOW_MS } from '../src/engine/plan.js';
 import {
@@ -54,26 +55,7 @@ export function doubleTerminations(world: World): string[] {
 }
 
 function dispatchOf(world: World) {
-  const jobs = world.emulator.github.jobs({ status: 'queued' });
-  return {
-    name: 'repository_dispatch',
-    payload: {
-      action: 'workflow_job',
-      client_payload: {
-        events: jobs.map((job) => ({
-          action: 'queued',
-          workflow_job: {
-            id: job.id,
-            run_id: job.runId,
-            labels: job.labels,
-            status: 'queued',
-            name: job.name,
-          },
-          repository: { full_name: job.repository },
-        })),
-      },
-    },
-  };
+  return dispatchEvent(world.emulator.github.jobs({ status: 'queued' }));
 }
 
 const violation = (ok: boolean, invariant: string, detail: string): Violation[] =>
