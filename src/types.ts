@@ -118,6 +118,8 @@ export interface Coordination {
   /** Unexpired launch records (what EC2 may not list yet) and the pools' boot-failure breakers. */
   launches: LaunchRecord[];
   breakers: BreakerRecord[];
+  /** The pools' insufficient-capacity shortages, since when they last (absent when the store was not read). */
+  shortages?: ShortageRecord[];
   /** Whether `launches` and `breakers` were read (false when the store failed). */
   read: boolean;
   error?: string;
@@ -152,6 +154,8 @@ export interface LaunchAction {
   labels?: string[];
   /** Booting instances an earlier run launched but never configured: their runner configs are delivered too. */
   adopt?: string[];
+  /** The pool's capacity shortage as the coordination store had it: a shortfall of this launch continues it. */
+  shortage?: ShortageRecord;
   reason: string;
 }
 
@@ -512,10 +516,22 @@ export interface BreakerRecord {
   version: number;
 }
 
+/** A pool short of EC2 capacity: since when, and which of its launch options were found short meanwhile. */
+export interface ShortageRecord {
+  pool: string;
+  since: Date;
+  lastAt: Date;
+  /** Launch options (`<type> in <subnet or zone> (<market>)`) found short since `since`. */
+  short: string[];
+  /** A shortage not seen again by then is over: the next one starts afresh. */
+  expiresAt: Date;
+}
+
 export interface StoreSnapshot {
   lease?: LeaseState;
   launches: LaunchRecord[];
   breakers: BreakerRecord[];
+  shortages: ShortageRecord[];
 }
 
 export type LeaseResult = { acquired: true } | { acquired: false; heldBy: LeaseState };
@@ -537,4 +553,8 @@ export interface CoordinationStore {
    * with version `expectedVersion + 1` (the record's own `version` is not used).
    */
   writeBreaker(record: BreakerRecord, expectedVersion: number): Promise<boolean>;
+  /** Put: the pool's shortage as of this run (the last writer wins: each run merges what it read). */
+  recordShortage(record: ShortageRecord): Promise<void>;
+  /** The pool launched all it asked for: its shortage is over. A missing item is not an error. */
+  clearShortage(pool: string): Promise<void>;
 }

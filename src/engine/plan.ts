@@ -436,7 +436,9 @@ function planLaunches(state: PoolState, removed: Set<string>, ctx: Context): Lau
   // Whether an instance has its parameter is known only from a complete read; a count run serves its own
   // workflow.
   const adopts = snapshot.parameters.complete && options.count === undefined;
-  return adopts ? withAdoption(state, planned.launches) : planned.launches;
+  const launches = adopts ? withAdoption(state, planned.launches) : planned.launches;
+  const shortage = coordination.shortages?.find((s) => s.pool === state.pool.name);
+  return shortage ? launches.map((l) => ({ ...l, shortage })) : launches;
 }
 
 interface Permissions {
