@@ -288,6 +288,8 @@ export interface PoolPlan {
   oldestQueuedAt?: Date;
   /** Whether the pool's queued jobs were all read (none of its repositories failed). */
   demandKnown?: boolean;
+  /** Runners the pool wanted (queued jobs, min) that max kept it from launching. */
+  heldByMax?: number;
   /** A pool no longer in the pools file, scaled to zero. */
   retired?: boolean;
 }

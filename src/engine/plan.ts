@@ -77,6 +77,8 @@ interface Context {
   problems: string[];
   recentIds: Set<string>;
   unserved: UnservedJob[];
+  /** Runners per pool that `max` kept this run from launching. */
+  heldByMax: Map<string, number>;
 }
 
 /** The summary's state of a classified instance; undefined for one leaving by itself. */
@@ -433,6 +435,7 @@ function planLaunches(state: PoolState, removed: Set<string>, ctx: Context): Lau
     ...(coordination.lease === 'unavailable' ? { cap: degradedCap(state.pool) } : {}),
   });
   ctx.notes.push(...planned.notes);
+  if (planned.heldByMax > 0) ctx.heldByMax.set(state.pool.name, planned.heldByMax);
   // Whether an instance has its parameter is known only from a complete read; a count run serves its own
   // workflow.
   const adopts = snapshot.parameters.complete && options.count === undefined;
@@ -508,6 +511,7 @@ export function plan(snapshot: Snapshot, config: Config, options: PlanOptions): 
     problems: [],
     recentIds: new Set(),
     unserved: [],
+    heldByMax: new Map(),
   };
   const names = config.pools.map((p) => p.name);
   const isReserved = (label: string) => poolOfReservedLabel(config.environment, names, label) !== undefined;
@@ -591,6 +595,7 @@ function poolSummary(
     }),
     ...(queuedAt.length ? { oldestQueuedAt: new Date(Math.min(...queuedAt)) } : {}),
     demandKnown: demand,
+    ...(ctx.heldByMax.has(pool.name) ? { heldByMax: ctx.heldByMax.get(pool.name) } : {}),
     ...(state.retired ? { retired: true } : {}),
   };
 }
