@@ -3,6 +3,7 @@ import * as core from '@actions/core';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { createMetricsGateway } from './aws/cloudwatch.js';
 import { createEc2Gateway } from './aws/ec2.js';
 import { createSsmGateway } from './aws/ssm.js';
 import { createCoordinationStore } from './aws/store.js';
@@ -16,6 +17,7 @@ import { createOctokit, type GitHubLog } from './github/client.js';
 import { parseDemandEvent, type DemandEvent } from './github/events.js';
 import { createGitHubGateway } from './github/gateway.js';
 import { checkPrivateKey, InputError, readSettings, type Settings } from './inputs.js';
+import { runMetrics } from './report/metrics.js';
 import { renderSummary, resultJson, totals, type Notice, type RunTotals } from './report/summary.js';
 import type { Config, Ec2Gateway, Gateways, Outcome, Plan, Snapshot, SsmGateway } from './types.js';
 
@@ -153,6 +155,39 @@ function unreadLines(snapshot: Snapshot): string[] {
   return lines;
 }
 
+/**
+ * The run's metrics in one PutMetricData call, when the pools file asks for them. A failure is a warning: the run did
+ * its work; the dashboard misses one point.
+ */
+async function publishMetrics(
+  config: Config,
+  input: Omit<Parameters<typeof runMetrics>[0], 'environment'>,
+): Promise<Notice[]> {
+  if (!config.metrics) return [];
+  const { namespace, region } = config.metrics;
+  const metrics = runMetrics({ ...input, environment: config.environment });
+  try {
+    await createMetricsGateway({ region, log: (m) => core.debug(m) }).publish(
+      namespace,
+      metrics,
+      input.plan.now,
+    );
+    core.info(`published ${metrics.length} metrics to CloudWatch namespace ${namespace} in ${region}`);
+    return [];
+  } catch (error) {
+    const message = `metrics not published: ${error instanceof Error ? error.message : String(error)}`;
+    core.warning(message);
+    return [
+      {
+        level: 'warning',
+        what: message,
+        fix: `allow cloudwatch:PutMetricData for the namespace ${namespace} (examples/iam/runner-scaler-policy.json)`,
+        trouble: 'metrics',
+      },
+    ];
+  }
+}
+
 /** Launching modes take the environment's lease before they observe; the others only read the store. */
 async function takeLease(settings: Settings, gateways: Gateways): Promise<Lease | undefined> {
   const launching = settings.mode === 'scale-up' || settings.mode === 'reconcile';
@@ -227,8 +262,15 @@ async function decideAndApply(
   });
   core.endGroup();
   const t = totals(result.outcomes, result.launched);
-  await report(settings, config, notices, thePlan, result.outcomes, t);
-  if (t.failed > 0 || unread.length || thePlan.problems.length) {
+  const failed = t.failed > 0 || unread.length > 0 || thePlan.problems.length > 0;
+  const metrics = await publishMetrics(config, {
+    plan: thePlan,
+    outcomes: result.outcomes,
+    polled: poll,
+    failed,
+  });
+  await report(settings, config, [...notices, ...metrics], thePlan, result.outcomes, t);
+  if (failed) {
     throw new Error(failureMessage(result.outcomes, unread, thePlan.problems));
   }
 }
