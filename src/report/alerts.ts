@@ -1,7 +1,7 @@
 // The summary's status line and alert blocks: for every kind of trouble, what happened, why, what was held back
 // because of it, and the fix (a link to the README's Troubleshooting row).
 import { describeShortage } from './shortage.js';
-import { alert, code, some } from './markdown.js';
+import { alert, code, plainError, some } from './markdown.js';
 import { troubleForFailure, troubleshootingLink, type Trouble } from './troubleshooting.js';
 import type { Outcome, Plan } from '../types.js';
 
@@ -75,7 +75,7 @@ function failureBlocks(outcomes: Outcome[]): Block[] {
     return {
       level: 'caution',
       what: `${group.length} ${word}(s) failed with ${code(errorCode)}: ${some(group.map((o) => code(o.target)))}`,
-      why: `${first.reason}${first.detail ? `: ${first.detail.slice(0, 300)}` : ''}${capacity}`,
+      why: `${first.reason}${first.detail ? `: ${plainError(first.detail).slice(0, 300)}` : ''}${capacity}`,
       heldBack: heldBackBy(first.action, group.length),
       fix,
       trouble,
@@ -99,7 +99,7 @@ function readBlocks(plan: Plan): Block[] {
   const blocks: Block[] = reads.map((read) => ({
     level: 'caution',
     what: `the ${read.what} read failed`,
-    why: read.error.slice(0, 300),
+    why: plainError(read.error).slice(0, 300),
     heldBack: [
       ...(read.what === 'jobs' ? ['idle runners kept: the demand is not known'] : []),
       ...(read.what !== 'jobs' ? [`nothing removed (${count('read-failed')} kept)`] : []),
@@ -114,9 +114,9 @@ function readBlocks(plan: Plan): Block[] {
     blocks.push({
       level: 'caution',
       what: `the queued jobs of ${code(gap.repository)} could not be read${gap.status ? ` (HTTP ${gap.status})` : ''}`,
-      why: gap.error.slice(0, 300),
+      why: plainError(gap.error).slice(0, 300),
       heldBack: pools.length
-        ? `idle runners of ${some(pools.map(code))} kept (${count('demand-unknown')}): their demand is not known`
+        ? `the demand of ${some(pools.map(code))} is not known: their idle runners are kept (${count('demand-unknown')} now)`
         : 'launches for that repository wait for a run that reads it',
       fix: badRepository
         ? "renamed, deleted, or the GitHub App is not installed there: fix or remove it in the pools' repositories"

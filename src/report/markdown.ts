@@ -6,6 +6,12 @@ export const MAX_ROWS = 100;
 /** Text safe in a table cell: no pipe ends the cell, no newline ends the row. */
 export const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 
+/**
+ * An API error as the summary shows it: without the API's documentation root that Octokit appends to every GitHub
+ * error (" - https://docs.github.com/rest"), which says nothing about this error; the summary links the fix instead.
+ */
+export const plainError = (text: string) => text.replace(/ - https:\/\/docs\.github\.com\/rest\S*/g, '');
+
 /** A code span of any text (a backtick inside would end it). */
 export const code = (text: string) => `\`${text.replace(/`/g, "'").replace(/\r?\n/g, ' ')}\``;
 

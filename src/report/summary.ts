@@ -10,7 +10,7 @@ import { formatDuration } from '../engine/format.js';
 import type { Action, Outcome, Plan, PoolCounts, PoolPlan } from '../types.js';
 import { actualAfter } from './after.js';
 import { alertBlocks, runStatus, type Notice, type Status } from './alerts.js';
-import { barChart, cell, code, limited, table } from './markdown.js';
+import { barChart, cell, code, limited, plainError, table } from './markdown.js';
 
 export { MAX_ROWS } from './markdown.js';
 export type { Notice } from './alerts.js';
@@ -272,7 +272,7 @@ function changesSection(plan: Plan, outcomes: Outcome[] | undefined): string[] {
       o.target,
       o.pool ?? '',
       o.reason,
-      [o.code, o.detail].filter(Boolean).join(': '),
+      plainError([o.code, o.detail].filter(Boolean).join(': ')),
     ],
     (o) => `${o.action} ${o.status}`,
   );
@@ -310,7 +310,7 @@ export function renderSummary(input: SummaryInput): string {
     ...keptSection(plan),
     ...unservedSection(plan, input.serverUrl ?? 'https://github.com'),
     ...flaggedSection(plan),
-    ...(plan.notes.length ? ['### Notes', '', ...plan.notes.map((n) => `- ${cell(n)}`), ''] : []),
+    ...(plan.notes.length ? ['### Notes', '', ...plan.notes.map((n) => `- ${cell(plainError(n))}`), ''] : []),
     ...changesSection(plan, outcomes),
   ];
   return capped(`${lines.join('\n')}\n`);
