@@ -290,6 +290,8 @@ export interface PoolPlan {
   demandKnown?: boolean;
   /** Runners the pool wanted (queued jobs, min) that max kept it from launching. */
   heldByMax?: number;
+  /** Why this run launches nothing into the pool: the breaker is open, the lease is held elsewhere, a read failed. */
+  launchesHeld?: string;
   /** A pool no longer in the pools file, scaled to zero. */
   retired?: boolean;
 }

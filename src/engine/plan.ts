@@ -79,6 +79,8 @@ interface Context {
   unserved: UnservedJob[];
   /** Runners per pool that `max` kept this run from launching. */
   heldByMax: Map<string, number>;
+  /** Pools this run launches nothing into at all, and why. */
+  launchesHeld: Map<string, string>;
 }
 
 /** The summary's state of a classified instance; undefined for one leaving by itself. */
@@ -413,6 +415,11 @@ function planLaunches(state: PoolState, removed: Set<string>, ctx: Context): Lau
   );
   if (hold) {
     ctx.problems.push(hold);
+    const until = coordination.breakers.find((b) => b.pool === state.pool.name)?.openUntil;
+    ctx.launchesHeld.set(
+      state.pool.name,
+      `the boot-failure breaker is open${until ? ` until ${until.toISOString()}` : ''}`,
+    );
     return [];
   }
   const served = new Set(coordination.launches.flatMap((r) => (r.state === 'failed' ? [] : r.jobIds)));
@@ -498,6 +505,14 @@ function planPool(state: PoolState, ctx: Context, allowed: Permissions, removedI
     if (a.kind === 'remove-runner' || a.kind === 'terminate') removedIds.add(a.instanceId ?? '');
   const breaker = breakerAction(state, actions, ctx);
   if (allowed.launch && !state.retired) actions.unshift(...planLaunches(state, removedIds, ctx));
+  else if (!state.retired && (options.mode === 'scale-up' || options.mode === 'reconcile')) {
+    ctx.launchesHeld.set(
+      state.pool.name,
+      snapshot.coordination.lease === 'busy'
+        ? 'another run holds the coordination lease'
+        : 'the instance or runner list could not be read completely',
+    );
+  }
   if (breaker) actions.push(breaker);
   return actions;
 }
@@ -512,6 +527,7 @@ export function plan(snapshot: Snapshot, config: Config, options: PlanOptions): 
     recentIds: new Set(),
     unserved: [],
     heldByMax: new Map(),
+    launchesHeld: new Map(),
   };
   const names = config.pools.map((p) => p.name);
   const isReserved = (label: string) => poolOfReservedLabel(config.environment, names, label) !== undefined;
@@ -596,6 +612,7 @@ function poolSummary(
     ...(queuedAt.length ? { oldestQueuedAt: new Date(Math.min(...queuedAt)) } : {}),
     demandKnown: demand,
     ...(ctx.heldByMax.has(pool.name) ? { heldByMax: ctx.heldByMax.get(pool.name) } : {}),
+    ...(ctx.launchesHeld.has(pool.name) ? { launchesHeld: ctx.launchesHeld.get(pool.name) } : {}),
     ...(state.retired ? { retired: true } : {}),
   };
 }

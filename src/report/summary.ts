@@ -188,18 +188,36 @@ function chartSection(input: SummaryInput): string[] {
 }
 
 function keptSection(plan: Plan): string[] {
-  const groups = plan.pools.flatMap((p) => p.kept ?? []);
-  if (groups.length === 0) return [];
+  type Row = { pool: string; what: string; count: string; why: string; wait: string; kind: string };
+  const held: Row[] = plan.pools.flatMap((p) =>
+    p.launchesHeld
+      ? [
+          {
+            pool: p.pool,
+            what: 'launches',
+            count: '',
+            why: `held: ${p.launchesHeld}`,
+            wait: '',
+            kind: 'launches',
+          },
+        ]
+      : [],
+  );
+  const kept: Row[] = plan.pools
+    .flatMap((p) => p.kept ?? [])
+    .map((g) => ({
+      pool: g.pool,
+      what: g.what,
+      count: String(g.count),
+      why: g.detail,
+      wait: g.waitMs !== undefined ? `in ${formatDuration(g.waitMs)}` : '',
+      kind: g.reason,
+    }));
+  if (held.length + kept.length === 0) return [];
   const { rows, rest } = limited(
-    groups,
-    (g) => [
-      g.pool,
-      g.what,
-      String(g.count),
-      g.detail,
-      g.waitMs !== undefined ? `in ${formatDuration(g.waitMs)}` : '',
-    ],
-    (g) => g.reason,
+    [...held, ...kept],
+    (r) => [r.pool, r.what, r.count, r.why, r.wait],
+    (r) => r.kind,
   );
   return [
     '### Kept, and why',

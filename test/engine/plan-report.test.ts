@@ -1,5 +1,6 @@
 // The plan's data for the report: what it keeps and why, the schedule's min, unserved jobs, tagged instances.
 import { describe, expect, it } from 'vitest';
+import { settingsHash } from '../../src/engine/breaker.js';
 import { plan } from '../../src/engine/plan.js';
 import { parseDays, parseHours } from '../../src/engine/schedule.js';
 import type { KeptGroup, Mode, PoolConfig } from '../../src/types.js';
@@ -134,6 +135,36 @@ describe('kept, and why', () => {
       dead: ['i-00000000000000a02'],
     });
     expect(result.pools[0]?.before).toEqual({ booting: 0, idle: 1, busy: 1, dead: 1, total: 3 });
+  });
+});
+
+describe('launches held back', () => {
+  const jobs = { jobs: [linuxJobs(2)] };
+
+  it('while another run holds the lease', () => {
+    const result = run({ ...jobs, coordination: { lease: 'busy', heldBy: 'acme/app#1/1/x' } }, 'reconcile');
+    expect(result.pools[0]?.launchesHeld).toBe('another run holds the coordination lease');
+  });
+
+  it('while the pool’s boot-failure breaker is open', () => {
+    const openUntil = new Date(NOW.getTime() + 20 * MIN);
+    const breaker = {
+      pool: 'linux',
+      failures: 3,
+      instanceIds: ['i-1', 'i-2', 'i-3'],
+      openUntil,
+      settingsHash: settingsHash(pool()),
+      version: 3,
+    };
+    const result = run({ ...jobs, coordination: { breakers: [breaker] } }, 'reconcile');
+    expect(result.pools[0]?.launchesHeld).toBe(
+      `the boot-failure breaker is open until ${openUntil.toISOString()}`,
+    );
+  });
+
+  it('not when the run launches', () => {
+    expect(run(jobs, 'reconcile').pools[0]?.launchesHeld).toBeUndefined();
+    expect(run(jobs, 'scale-down').pools[0]?.launchesHeld).toBeUndefined();
   });
 });
 

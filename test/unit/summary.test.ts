@@ -369,11 +369,15 @@ describe('the summary', () => {
       problems: [
         'nothing launched: another run (acme/app#9/1/ab) held the coordination lease longer than this run could wait; it or the next run serves the demand',
       ],
+      pools: [poolPlan('linux', { queued: 2, launchesHeld: 'another run holds the coordination lease' })],
     });
     const { gfm } = render({ plan, outcomes: [], docsUrl: undefined });
     expect(gfm.alerts[0]?.text).toMatch(
       /Held back:\*\* nothing launched by this run[^]*README\.md, Troubleshooting \(#ts-lease\)/,
     );
+    expect(tableAfter(gfm, 'Kept, and why')?.rows).toEqual([
+      ['linux', 'launches', '', 'held: another run holds the coordination lease', ''],
+    ]);
   });
 
   it('stays far under 1 MiB for a fleet of thousands, every table cut at 100 rows', () => {
