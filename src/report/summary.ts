@@ -109,12 +109,19 @@ const MARK: Record<Outcome['status'], string> = {
 };
 const ORDER: Outcome['status'][] = ['failed', 'warning', 'skipped', 'done'];
 
-function statusLine(input: SummaryInput, status: Status): string[] {
-  const { plan, totals: t, dryRun } = input;
+/** The status first, in the heading (GitHub lists a job's summaries by it), then the counts. */
+function statusLines(input: SummaryInput, status: Status): string[] {
+  const { plan, totals: t, dryRun, environment } = input;
   const counts = t
     ? `${t.launched} launched, ${t.removed} removed, ${t.failed} failed, ${t.warnings} warning(s), ${t.skipped} skipped`
     : `${plan.actions.length} item(s) planned`;
-  return [`**${STATUS_TEXT[status]}**${dryRun ? ' (dry run: nothing changed)' : ''} · ${counts}`, ''];
+  const dry = dryRun ? ' (dry run: nothing changed)' : '';
+  return [
+    `## ${STATUS_TEXT[status]} · runner-scaler: ${plan.mode}${dry} · \`${environment}\``,
+    '',
+    `**${counts}** · ${plan.now.toISOString()}`,
+    '',
+  ];
 }
 
 type PoolMark = 'failed' | 'warning' | 'ok';
@@ -315,13 +322,11 @@ function capped(text: string): string {
 }
 
 export function renderSummary(input: SummaryInput): string {
-  const { plan, outcomes, environment } = input;
+  const { plan, outcomes } = input;
   const notices = input.notices ?? [];
   const status = runStatus(plan, outcomes ?? [], notices);
   const lines = [
-    `## runner-scaler: ${plan.mode} · \`${environment}\` · ${plan.now.toISOString()}`,
-    '',
-    ...statusLine(input, status),
+    ...statusLines(input, status),
     ...alertBlocks(plan, outcomes ?? [], notices, input.docsUrl),
     ...poolsSection(input),
     ...chartSection(input),

@@ -19,7 +19,7 @@ function structure(markdown: string) {
     const gfm = renderGfm(section);
     return {
       title,
-      status: /\*\*(🟢 OK|🟡 Warnings|🔴 Failed)\*\*/.exec(gfm.paragraphs.join('\n'))?.[1],
+      status: /^(🟢 OK|🟡 Warnings|🔴 Failed) · runner-scaler: /.exec(gfm.headings[0] ?? '')?.[1],
       alerts: gfm.alerts.map((a) => `${a.variant}: ${/#(ts-[a-z-]+)/.exec(a.text)?.[1] ?? '?'}`),
       quotes: gfm.quotes.length,
       tables: gfm.tables.map((t) => `${t.after}: ${t.header.join(', ')}`),

@@ -116,7 +116,7 @@ describe('metrics', () => {
     expect(result.stdout).toMatch(
       /::warning::metrics not published: PutMetricData \(\d+ metrics\) in eu-west-1 failed/,
     );
-    expect(result.summary).toMatch(/\*\*🟡 Warnings\*\*/);
+    expect(result.summary).toMatch(/^## 🟡 Warnings · runner-scaler: reconcile/);
     expect(result.summary).toMatch(/> \*\*metrics not published: [^\n]*AccessDenied/);
   });
 });

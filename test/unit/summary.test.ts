@@ -102,8 +102,9 @@ describe('the summary', () => {
     ];
     const { gfm } = render({ plan, outcomes });
     expect(gfm.blocks.slice(0, 2)).toEqual(['heading', 'paragraph']);
-    expect(gfm.paragraphs[0]).toMatch(
-      /^\*\*🟢 OK\*\* · 0 launched, 2 removed, 0 failed, 0 warning\(s\), 0 skipped$/,
+    expect(gfm.headings[0]).toBe('🟢 OK · runner-scaler: reconcile · `ci`');
+    expect(gfm.paragraphs[0]).toBe(
+      '**0 launched, 2 removed, 0 failed, 0 warning(s), 0 skipped** · 2026-11-22T12:00:00.000Z',
     );
     expect(gfm.alerts).toEqual([]);
     expect(gfm.quotes).toEqual([]);
@@ -147,7 +148,8 @@ describe('the summary', () => {
       denied('i-2'),
     ];
     const { gfm } = render({ plan, outcomes });
-    expect(gfm.paragraphs[0]).toMatch(/^\*\*🔴 Failed\*\* · 0 launched, 0 removed, 2 failed/);
+    expect(gfm.headings[0]).toMatch(/^🔴 Failed · /);
+    expect(gfm.paragraphs[0]).toMatch(/^\*\*0 launched, 0 removed, 2 failed/);
     expect(gfm.blocks[2]).toBe('alert:caution');
     const [caution] = gfm.alerts;
     expect(caution?.text).toContain('**2 termination(s) failed with `UnauthorizedOperation`: `i-1`, `i-2`**');
@@ -203,7 +205,7 @@ describe('the summary', () => {
       ],
     });
     const { gfm } = render({ plan, outcomes: [] });
-    expect(gfm.paragraphs[0]).toMatch(/^\*\*🔴 Failed\*\*/);
+    expect(gfm.headings[0]).toMatch(/^🔴 Failed · /);
     expect(gfm.alerts.map((a) => a.variant)).toEqual(['caution', 'caution']);
     expect(gfm.alerts[0]?.text).toMatch(
       /\*\*the parameters read failed\*\*[^]*Held back:\*\* nothing removed \(3 kept\)[^]*#ts-aws-denied/,
@@ -237,9 +239,8 @@ describe('the summary', () => {
       },
     ];
     const { gfm } = render({ plan, outcomes });
-    expect(gfm.paragraphs[0]).toMatch(
-      /^\*\*🟡 Warnings\*\* · 7 launched, 0 removed, 0 failed, 1 warning\(s\)/,
-    );
+    expect(gfm.headings[0]).toMatch(/^🟡 Warnings · /);
+    expect(gfm.paragraphs[0]).toMatch(/^\*\*7 launched, 0 removed, 0 failed, 1 warning\(s\)/);
     expect(tableAfter(gfm, 'Pools')?.rows[0]).toEqual([
       '⚠️ linux',
       '0',
@@ -332,7 +333,8 @@ describe('the summary', () => {
       pools: [poolPlan('linux', { queued: 3, before: counts(0, 0, 0, 1), after: counts(3) })],
     });
     const { gfm } = render({ plan, dryRun: true });
-    expect(gfm.paragraphs[0]).toBe('**🟢 OK** (dry run: nothing changed) · 2 item(s) planned');
+    expect(gfm.headings[0]).toBe('🟢 OK · runner-scaler: reconcile (dry run: nothing changed) · `ci`');
+    expect(gfm.paragraphs[0]).toBe('**2 item(s) planned** · 2026-11-22T12:00:00.000Z');
     expect(tableAfter(gfm, 'Planned')?.rows).toEqual([
       ['launch', '3 in linux', 'demand: 3 queued job(s)'],
       ['terminate', 'i-1', 'orphan: no runner'],
