@@ -8,7 +8,7 @@ import type { CallLogEntry, Emulator } from '../emulator/index.js';
 import { launchAction, type LaunchResult } from './launch.js';
 import type { CallStat, RunMeasurement } from './report.js';
 
-export type Service = 'github' | 'ec2' | 'ssm' | 'dynamodb';
+export type Service = 'github' | 'ec2' | 'ssm' | 'dynamodb' | 'cloudwatch';
 
 /** One operation of the minimum plan: how many calls the work needs at the least. */
 export interface MinimumCall {

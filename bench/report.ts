@@ -1,7 +1,7 @@
 // The benchmark's report: its JSON schema (the test parses every report with it) and the markdown writer.
 import { z } from 'zod';
 
-const service = z.enum(['github', 'ec2', 'ssm', 'dynamodb']);
+const service = z.enum(['github', 'ec2', 'ssm', 'dynamodb', 'cloudwatch']);
 const ms = z.number().nonnegative();
 
 export const callStatSchema = z.object({

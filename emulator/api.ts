@@ -3,6 +3,7 @@ import type { BudgetOptions } from './budgets.js';
 import type { Clock } from './clock.js';
 import type { CallLogEntry } from './context.js';
 import type { Ec2Options, InstanceView, Market } from './ec2/index.js';
+import type { MetricFilter, MetricPoint } from './cloudwatch/index.js';
 import type { DynamoDbOptions, DynamoDbService } from './dynamodb/index.js';
 import type { Faults } from './faults.js';
 import type { ScaleSetControl } from './github/scaleset/index.js';
@@ -148,6 +149,8 @@ export interface Emulator {
   scaleSets: ScaleSetControl;
   /** DynamoDB: tables and their items, and its own fault hooks. */
   dynamodb: DynamoDbService;
+  /** CloudWatch: the data points PutMetricData recorded, and how many calls it answered. */
+  cloudwatch: { metrics(filter?: MetricFilter): MetricPoint[]; putCalls(): number };
   seedInstance(spec?: SeedInstanceSpec): SeededInstance;
   /** Calls `observer` for every call of the action once handled, before it is answered; returns its removal. */
   onCall(observer: CallObserver): () => void;

@@ -123,6 +123,14 @@ function errorFor(spec: FaultSpec): FaultError | undefined {
       const status = spec.status ?? DYNAMODB_ERROR_STATUS[code] ?? 400;
       return { status, code, message: spec.message ?? `Injected ${code}`, headers };
     }
+    case 'cloudwatch': {
+      const code =
+        spec.code ??
+        (spec.status !== undefined && spec.status < 500 ? 'InvalidParameterValue' : 'InternalServiceError');
+      const status =
+        spec.status ?? (code === 'InternalServiceError' ? 500 : code === 'AccessDenied' ? 403 : 400);
+      return { status, code, message: spec.message ?? `Injected ${code}`, headers };
+    }
     case 'github': {
       const status = spec.status ?? 500;
       return {

@@ -6,6 +6,7 @@ import { createEc2Budget, createGitHubBudget, createSsmBudget, type BudgetOption
 import { createClock, createScheduler } from './clock.js';
 import { noHooks, type CallLogEntry, type EmulatorContext } from './context.js';
 import { STORE_TIME_ATTRIBUTES } from '../src/aws/store.js';
+import { createCloudWatchService } from './cloudwatch/index.js';
 import { createControl } from './control.js';
 import { createDynamoDbService } from './dynamodb/index.js';
 import { createEc2Service } from './ec2/index.js';
@@ -107,7 +108,8 @@ function createServices(
       ...options.dynamodb,
     },
   );
-  return { ec2, ssm, github, simulator, faults, dynamodb };
+  const cloudwatch = createCloudWatchService();
+  return { ec2, ssm, github, simulator, faults, dynamodb, cloudwatch };
 }
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
@@ -116,7 +118,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const budgets = createBudgets(options.budgets);
   const services = createServices(ctx, options, budgets);
   const seed: Emulator['seedInstance'] = (spec) => seedInstance({ ctx, ...services }, spec);
-  const latencyMs: Record<Service, number> = { ec2: 0, ssm: 0, github: 0, dynamodb: 0, ...options.latencyMs };
+  const latencyMs: Record<Service, number> = {
+    ec2: 0,
+    ssm: 0,
+    github: 0,
+    dynamodb: 0,
+    cloudwatch: 0,
+    ...options.latencyMs,
+  };
   const latencyPerKbMs: Record<Service, number> = { ...DEFAULT_LATENCY_PER_KB_MS, ...options.latencyPerKbMs };
   const observers = new Set<CallObserver>();
   const control = createControl({ ...services, scheduler, clock, calls, seedInstance: seed });
@@ -154,6 +163,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     simulator: services.simulator,
     scaleSets: services.github.scaleSets,
     dynamodb: services.dynamodb,
+    cloudwatch: {
+      metrics: (filter) => services.cloudwatch.metrics(filter),
+      putCalls: () => services.cloudwatch.putCalls(),
+    },
     latencyMs,
     latencyPerKbMs,
     ec2: ec2Facade(services.ec2),

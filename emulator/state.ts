@@ -1,7 +1,7 @@
 // The emulator's world: EC2 instances, SSM parameters and GitHub runners, runs and jobs.
 // Every timestamp is in emulator time (see clock.ts); views convert to wall-clock time.
 
-export type Service = 'ec2' | 'ssm' | 'github' | 'dynamodb';
+export type Service = 'ec2' | 'ssm' | 'github' | 'dynamodb' | 'cloudwatch';
 export type Caller = 'action' | 'instance';
 
 export type Ec2InstanceState =

@@ -19,7 +19,7 @@ export const SCHEMA_FILE = path.resolve(
 /** What parseDuration in src/config.ts accepts (the test checks this against it). */
 export const DURATION_PATTERN = '^\\d{1,7}(s|m|h|d)$';
 
-const DURATION_FIELDS = ['idleTimeout', 'bootTimeout', 'minLifetime', 'maxLifetime'];
+const DURATION_FIELDS = ['idleTimeout', 'bootTimeout', 'minLifetime', 'maxLifetime', 'capacityTimeout'];
 
 const POOL_FIELD_DESCRIPTIONS: Record<string, string> = {
   labels:
@@ -40,6 +40,10 @@ const POOL_FIELD_DESCRIPTIONS: Record<string, string> = {
   bootTimeout: 'An instance with no runner online after this is dead and terminated (default 10m).',
   minLifetime: 'A runner is never removed younger than this (default 2m).',
   maxLifetime: 'Idle runners older than this are replaced (default 24h).',
+  capacityTimeout:
+    'An insufficient-capacity shortfall is a warning until the pool has been short this long with no fallback left (other instance types, subnets, on-demand); then the run fails (default 30m).',
+  schedule:
+    'min by time of day and day of week: inside a window the largest min of the windows that match, outside every window the pool min.',
   repositories:
     'owner/name of the repositories whose queued jobs this pool serves (polling and workflow_run).',
 };
@@ -48,6 +52,8 @@ const TOP_DESCRIPTIONS: Record<string, string> = {
   environment:
     'Names this deployment: instance tag runner-scaler:environment, runner names <env>-<instance-id>, SSM paths /runner-scaler/<env>/… (default runner-scaler).',
   github: 'Where the runners register: exactly one of organization or repository.',
+  metrics:
+    "Publish per-pool CloudWatch metrics once per run (one PutMetricData call): runners by state, queued jobs, the oldest queued job's wait, launched, removed, failed.",
   coordination:
     'The DynamoDB table shared by every run of this environment (launch lease, launch records, boot-failure breakers).',
   defaults: 'Any pool field but labels, applied to every pool that does not set it.',
@@ -64,6 +70,24 @@ const GITHUB_DESCRIPTIONS: Record<string, string> = {
 const COORDINATION_DESCRIPTIONS: Record<string, string> = {
   table: 'DynamoDB table name (examples/launch-template/cloudformation.yml creates it).',
   region: "The table's region (default: the first pool's region).",
+};
+
+const METRICS_DESCRIPTIONS: Record<string, string> = {
+  namespace:
+    'CloudWatch namespace, such as RunnerScaler (the IAM policy grants PutMetricData in this one only).',
+  region: "The metrics' region (default: the coordination table's region).",
+};
+
+const SCHEDULE_DESCRIPTIONS: Record<string, string> = {
+  timeZone: 'IANA time zone of the windows, such as Europe/Berlin or UTC.',
+  windows: 'Windows of a min: days and/or hours, or a cron expression.',
+};
+
+const WINDOW_DESCRIPTIONS: Record<string, string> = {
+  days: 'Days of week: mon-fri, sat,sun, or a list of those.',
+  hours: 'Local time of day start-end, such as 08:00-18:00 (an end before the start runs past midnight).',
+  cron: 'Instead of days and hours: five cron fields (minute hour day-of-month month day-of-week), active every minute they match, such as "* 8-17 * * mon-fri".',
+  min: 'Idle runners kept warm while the window is active.',
 };
 
 const LAUNCH_TEMPLATE_DESCRIPTIONS: Record<string, string> = {
@@ -102,6 +126,12 @@ function completePoolFields(object: JsonSchema, where: string): void {
   const objectForm = at(object, ['properties', 'launchTemplate', 'anyOf', 1]);
   describe(objectForm, LAUNCH_TEMPLATE_DESCRIPTIONS, `${where}.launchTemplate`);
   objectForm.oneOf = [{ required: ['id'] }, { required: ['name'] }];
+  const schedule = at(object, ['properties', 'schedule']);
+  describe(schedule, SCHEDULE_DESCRIPTIONS, `${where}.schedule`);
+  const window = at(schedule, ['properties', 'windows', 'items']);
+  describe(window, WINDOW_DESCRIPTIONS, `${where}.schedule.windows`);
+  // Either cron, or days and/or hours.
+  window.oneOf = [{ required: ['cron'] }, { anyOf: [{ required: ['days'] }, { required: ['hours'] }] }];
 }
 
 export function buildSchema(): JsonSchema {
@@ -114,6 +144,7 @@ export function buildSchema(): JsonSchema {
   describe(schema, TOP_DESCRIPTIONS, '(top level)');
   describe(github, GITHUB_DESCRIPTIONS, 'github');
   describe(at(schema, ['properties', 'coordination']), COORDINATION_DESCRIPTIONS, 'coordination');
+  describe(at(schema, ['properties', 'metrics']), METRICS_DESCRIPTIONS, 'metrics');
   github.oneOf = [{ required: ['organization'] }, { required: ['repository'] }];
   completePoolFields(defaults, 'defaults');
   completePoolFields(pool, 'pools.<name>');

@@ -1,5 +1,14 @@
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { crossChecks, type FieldPath, type LoosePool, type Problem } from './config-checks.js';
+import { closeKey, valueHint } from './config-hints.js';
+import {
+  canonicalTimeZone,
+  parseCron,
+  parseDays,
+  parseHours,
+  type ScheduleWindow,
+} from './engine/schedule.js';
 import type { Config, PoolConfig } from './types.js';
 
 const DURATION_UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -11,10 +20,11 @@ export function parseDuration(text: string): number | undefined {
   return Number(match[1]) * (DURATION_UNITS[match[2] as string] as number);
 }
 
-const duration = z.string().transform((text, ctx) => {
+const DURATION_EXPECTED = 'expected a duration such as 90s, 10m, 12h or 1d';
+const duration = z.string({ error: DURATION_EXPECTED }).transform((text, ctx) => {
   const ms = parseDuration(text);
   if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 90s, 10m, 12h or 1d', input: text });
+    ctx.addIssue({ code: 'custom', message: DURATION_EXPECTED, input: text });
     return z.NEVER;
   }
   return ms;
@@ -25,7 +35,7 @@ const name = (what: string) =>
     .string()
     .regex(
       /^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/,
-      `expected a ${what} of 1-40 letters, digits, '-', '_' or '.'`,
+      `expected ${/^[aeiou]/i.test(what) ? 'an' : 'a'} ${what} of 1-40 letters, digits, '-', '_' or '.'`,
     );
 
 const label = z
@@ -83,6 +93,60 @@ const instanceType = z
   .string()
   .regex(/^[a-z][a-z0-9-]*\.[a-z0-9-]+$/, 'expected an EC2 instance type such as m7i.large');
 
+/** The message of a parser's Error without its `, got …` tail (the issue line adds what was written). */
+const expected = (error: unknown) => (error as Error).message.replace(/, got ".*$/s, '');
+
+const scheduleWindow = z
+  .strictObject({
+    days: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
+    hours: z.string().optional(),
+    cron: z.string().optional(),
+    min: z.number().int().min(0).max(10_000),
+  })
+  .transform((w, ctx): ScheduleWindow => {
+    if ((w.cron === undefined) === (w.days === undefined && w.hours === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'expected either cron, or days and/or hours', input: w });
+      return z.NEVER;
+    }
+    const parse = <T>(key: 'days' | 'hours' | 'cron', fn: () => T): T | undefined => {
+      try {
+        return fn();
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', path: [key], message: expected(error), input: w[key] });
+        return undefined;
+      }
+    };
+    const days = w.days === undefined ? undefined : parse('days', () => parseDays(w.days as string));
+    const hours = w.hours === undefined ? undefined : parse('hours', () => parseHours(w.hours as string));
+    const cron = w.cron === undefined ? undefined : parse('cron', () => parseCron(w.cron as string));
+    const text =
+      w.cron !== undefined
+        ? `cron "${w.cron}"`
+        : [w.days === undefined ? undefined : [w.days].flat().join(','), w.hours].filter(Boolean).join(' ');
+    return {
+      ...(days ? { days } : {}),
+      ...(hours ? { hours } : {}),
+      ...(cron ? { cron } : {}),
+      min: w.min,
+      text,
+    };
+  });
+
+const timeZone = z.string().transform((text, ctx) => {
+  const zone = canonicalTimeZone(text);
+  if (zone === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'expected an IANA time zone such as Europe/Berlin or UTC',
+      input: text,
+    });
+    return z.NEVER;
+  }
+  return zone;
+});
+
+const schedule = z.strictObject({ timeZone, windows: z.array(scheduleWindow).min(1).max(50) });
+
 const poolFields = {
   labels: z.array(label).min(1).max(MAX_POOL_LABELS),
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as eu-west-1'),
@@ -97,7 +161,9 @@ const poolFields = {
   bootTimeout: duration,
   minLifetime: duration,
   maxLifetime: duration,
+  capacityTimeout: duration,
   repositories: z.array(repository),
+  schedule,
 };
 
 const poolSchema = z.strictObject(poolFields).partial();
@@ -114,6 +180,25 @@ const tableName = z
 export const COORDINATION_MISSING =
   'expected the coordination store: add `coordination: { table: <DynamoDB table> }` (the table ' +
   'examples/launch-template/cloudformation.yml creates; see the README, "The coordination store")';
+
+/**
+ * CloudWatch's rule for namespaces: 1-255 letters, digits, '.', '-', '_', '/', '#', ':' or spaces, at least one
+ * not a space, and not AWS/ (reserved for AWS services).
+ */
+const metricsNamespace = z
+  .string()
+  .regex(
+    /^(?!AWS\/)(?=.*\S)[A-Za-z0-9._\-/#: ]{1,255}$/,
+    "expected a CloudWatch namespace of 1-255 letters, digits, '.', '-', '_', '/', '#', ':' or spaces, not starting with AWS/",
+  );
+
+const metrics = z.strictObject({
+  namespace: metricsNamespace,
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as eu-west-1')
+    .optional(),
+});
 
 export const fileSchema = z.strictObject({
   environment: name('environment name').default('runner-scaler'),
@@ -140,6 +225,7 @@ export const fileSchema = z.strictObject({
     .refine((g) => (g.organization === undefined) !== (g.repository === undefined), {
       message: 'expected exactly one of organization or repository',
     }),
+  metrics: metrics.optional(),
   defaults: defaultsSchema.default({}),
   pools: z.record(name('pool name'), poolSchema).refine((pools) => Object.keys(pools).length > 0, {
     message: 'expected at least one pool',
@@ -157,8 +243,22 @@ const BUILT_IN_DEFAULTS = {
   bootTimeout: 10 * 60_000,
   minLifetime: 2 * 60_000,
   maxLifetime: 24 * 3_600_000,
+  capacityTimeout: 30 * 60_000,
   repositories: [] as string[],
 };
+
+/** The built-in defaults as they would be written in the file, for messages. */
+const BUILT_IN_TEXT: Record<string, unknown> = {
+  ...BUILT_IN_DEFAULTS,
+  idleTimeout: '5m',
+  bootTimeout: '10m',
+  minLifetime: '2m',
+  maxLifetime: '24h',
+  capacityTimeout: '30m',
+};
+
+/** At most this many problems are listed; the rest are counted. */
+const MAX_LISTED = 50;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -185,17 +285,18 @@ const LAUNCH_TEMPLATE_KEYS = ['id', 'name', 'version'];
 /** The keys allowed where an unknown key was found, for the error message. */
 function allowedKeys(path: PropertyKey[]): string[] {
   const [first, second, third] = path;
+  const inPool = (first === 'defaults' && path.length >= 2) || (first === 'pools' && path.length >= 3);
+  const poolKey = first === 'defaults' ? second : third;
   if (path.length === 0) return Object.keys(fileSchema.shape);
   if (first === 'github' && path.length === 1)
     return ['organization', 'repository', 'runnerGroupId', 'runnerGroup'];
   if (first === 'coordination' && path.length === 1) return ['table', 'region'];
+  if (first === 'metrics' && path.length === 1) return ['namespace', 'region'];
   if (first === 'defaults' && path.length === 1) return POOL_KEYS.filter((key) => key !== 'labels');
   if (first === 'pools' && path.length === 2) return POOL_KEYS;
-  if (
-    (first === 'defaults' && second === 'launchTemplate') ||
-    (first === 'pools' && third === 'launchTemplate')
-  ) {
-    return LAUNCH_TEMPLATE_KEYS;
+  if (inPool && poolKey === 'launchTemplate') return LAUNCH_TEMPLATE_KEYS;
+  if (inPool && poolKey === 'schedule') {
+    return path.at(-2) === 'windows' ? ['days', 'hours', 'cron', 'min'] : ['timeZone', 'windows'];
   }
   return [];
 }
@@ -216,23 +317,74 @@ function flattenUnion(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
   return [{ ...issue, message: `expected ${[...new Set(expected)].join(' or ')}` }];
 }
 
-function formatIssues(source: string, allIssues: z.core.$ZodIssue[]): string {
-  const issues = allIssues.flatMap(flattenUnion);
-  const lines = issues.slice(0, 10).map((issue) => {
-    const where = (path: PropertyKey[]) => (path.length ? path.map(String).join('.') : '(top level)');
-    if (issue.code === 'unrecognized_keys') {
-      const allowed = allowedKeys(issue.path);
-      const expected = allowed.length > 0 ? `, expected one of ${allowed.join(', ')}` : '';
-      return issue.keys.map((key) => `  ${where([...issue.path, key])}: unknown key${expected}`).join('\n');
-    }
-    const got = 'input' in issue ? `, got ${describeValue(issue.input)}` : '';
-    // A bad record key: the key's own rule says what was expected.
-    const message =
-      issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message;
-    return `  ${where(issue.path)}: ${message}${got}`;
-  });
-  const more = issues.length > 10 ? [`  ... and ${issues.length - 10} more`] : [];
-  return [`invalid pools file ${source}:`, ...lines, ...more].join('\n');
+const where = (path: PropertyKey[]) => (path.length ? path.map(String).join('.') : '(top level)');
+
+interface Line {
+  path: PropertyKey[];
+  text: string;
+}
+
+function zodLines(issue: z.core.$ZodIssue): Line[] {
+  if (issue.code === 'unrecognized_keys') {
+    const allowed = allowedKeys(issue.path);
+    const expected = allowed.length > 0 ? `, expected one of ${allowed.join(', ')}` : '';
+    return issue.keys.map((key) => {
+      const meant = closeKey(key, allowed);
+      const path = [...issue.path, key];
+      return {
+        path,
+        text: `${where(path)}: unknown key${expected}${meant ? `; did you mean ${meant}?` : ''}`,
+      };
+    });
+  }
+  const got = 'input' in issue ? `, got ${describeValue(issue.input)}` : '';
+  // A bad record key: the key's own rule says what was expected.
+  const message = issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message;
+  const options = issue.code === 'invalid_value' ? issue.values.map(String) : [];
+  const hint = 'input' in issue ? valueHint(issue.path, issue.input, options) : undefined;
+  return [{ path: issue.path, text: `${where(issue.path)}: ${message}${got}${hint ? `; ${hint}` : ''}` }];
+}
+
+function problemLine(problem: Problem): Line {
+  const got = 'got' in problem ? `, got ${describeValue(problem.got)}` : '';
+  return { path: problem.path, text: `${where(problem.path)}: ${problem.message}${got}` };
+}
+
+/** Problems in the order of the file: top-level keys as the schema lists them, pools as the file does. */
+function inFileOrder(lines: Line[], data: unknown): Line[] {
+  const top = Object.keys(fileSchema.shape);
+  const poolNames = Object.keys(asRecord(asRecord(data).pools));
+  const rank = (path: PropertyKey[]) => [
+    top.indexOf(String(path[0])),
+    path[0] === 'pools' ? poolNames.indexOf(String(path[1])) : -1,
+  ];
+  return lines
+    .map((line, index) => ({ line, index, rank: rank(line.path) }))
+    .sort(
+      (a, b) =>
+        (a.rank[0] as number) - (b.rank[0] as number) ||
+        (a.rank[1] as number) - (b.rank[1] as number) ||
+        a.index - b.index,
+    )
+    .map(({ line }) => line);
+}
+
+function formatProblems(
+  source: string,
+  issues: z.core.$ZodIssue[],
+  problems: Problem[],
+  data: unknown,
+): string {
+  const lines = inFileOrder(
+    [...issues.flatMap(flattenUnion).flatMap(zodLines), ...problems.map(problemLine)],
+    data,
+  );
+  const more = lines.length > MAX_LISTED ? [`  ... and ${lines.length - MAX_LISTED} more`] : [];
+  return [
+    `invalid pools file ${source}:`,
+    ...lines.slice(0, MAX_LISTED).map((l) => `  ${l.text}`),
+    ...more,
+  ].join('\n');
 }
 
 function resolveTemplate(value: z.infer<typeof launchTemplate>): PoolConfig['launchTemplate'] {
@@ -244,8 +396,42 @@ function resolveTemplate(value: z.infer<typeof launchTemplate>): PoolConfig['lau
   return { id: value.id, name: value.name, version: String(value.version ?? '$Default') };
 }
 
-/** Parses and validates the pools file; throws ConfigError naming the path and the bad value. */
-export function parseConfig(text: string, source: string): Config {
+function asRecord(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
+}
+
+/**
+ * Each pool's fields parsed one by one, from the pool, defaults or the built-in defaults: the cross checks see
+ * every value that is valid by itself, whatever else is wrong in the file.
+ */
+function loosePools(data: unknown): LoosePool[] {
+  const root = asRecord(data);
+  const defaults = asRecord(root.defaults);
+  const rawPools = root.pools;
+  const pools = Object.entries(asRecord(rawPools)).filter(
+    ([, pool]) => pool !== null && typeof pool === 'object' && !Array.isArray(pool),
+  );
+  return pools.map(([name, rawPool]) => {
+    const pool = asRecord(rawPool);
+    const own = (key: string) => Object.hasOwn(pool, key);
+    const inDefaults = (key: string) => key !== 'labels' && Object.hasOwn(defaults, key);
+    const field = (key: string) => {
+      const schema = (poolFields as Record<string, z.ZodType>)[key];
+      if (!own(key) && !inDefaults(key)) {
+        return { value: (BUILT_IN_DEFAULTS as Record<string, unknown>)[key], raw: BUILT_IN_TEXT[key] };
+      }
+      const raw = own(key) ? pool[key] : defaults[key];
+      const path: FieldPath = own(key) ? ['pools', name, key] : ['defaults', key];
+      const parsed = schema?.safeParse(raw);
+      return { value: parsed?.success ? parsed.data : undefined, raw, path };
+    };
+    return { name, field, given: (key: string) => own(key) || inDefaults(key) } as LoosePool;
+  });
+}
+
+function readYaml(text: string, source: string): unknown {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(`invalid pools file ${source}: ${doc.errors[0]?.message ?? 'YAML error'}`);
@@ -266,36 +452,12 @@ export function parseConfig(text: string, source: string): Config {
       `invalid pools file ${source}:\n  pools.__proto__: expected a pool name of 1-40 letters, digits, '-', '_' or '.', got "__proto__"`,
     );
   }
-  const parsed = fileSchema.safeParse(data ?? {}, { reportInput: true });
-  if (!parsed.success) throw new ConfigError(formatIssues(source, parsed.error.issues));
-  const file = parsed.data;
+  return data;
+}
 
-  const issues: z.core.$ZodIssue[] = [];
-  const problem = (path: (string | number)[], message: string, input: unknown) =>
-    issues.push({ code: 'custom', path, message, input } as z.core.$ZodIssue);
-
+function buildConfig(file: z.infer<typeof fileSchema>): Config {
   const pools: PoolConfig[] = Object.entries(file.pools).map(([poolName, raw]) => {
     const merged = { ...BUILT_IN_DEFAULTS, ...file.defaults, ...raw };
-    const path = ['pools', poolName];
-    if (!merged.labels) problem([...path, 'labels'], 'expected a list of runner labels', undefined);
-    if (!merged.region)
-      problem([...path, 'region'], 'expected an AWS region (here or in defaults)', undefined);
-    if (!merged.launchTemplate) {
-      problem(
-        [...path, 'launchTemplate'],
-        'expected a launch template name or id (here or in defaults)',
-        undefined,
-      );
-    }
-    if (merged.min > merged.max)
-      problem([...path, 'min'], `expected at most max (${merged.max})`, merged.min);
-    if (merged.minLifetime > merged.maxLifetime) {
-      problem(
-        [...path, 'minLifetime'],
-        'expected at most maxLifetime',
-        raw.minLifetime ?? file.defaults.minLifetime,
-      );
-    }
     return {
       name: poolName,
       labels: merged.labels ?? [],
@@ -313,25 +475,54 @@ export function parseConfig(text: string, source: string): Config {
       bootTimeoutMs: merged.bootTimeout,
       minLifetimeMs: merged.minLifetime,
       maxLifetimeMs: merged.maxLifetime,
+      capacityTimeoutMs: merged.capacityTimeout,
       repositories: merged.repositories,
+      ...(merged.schedule ? { schedule: merged.schedule } : {}),
     };
   });
-  if (issues.length > 0) throw new ConfigError(formatIssues(source, issues));
-
   const { organization, repository: repo } = file.github;
   const [owner = '', repoName = ''] = (repo ?? '').split('/');
+  // The table lives beside the fleet: the first pool's region unless given.
+  const coordinationRegion = file.coordination.region ?? pools[0]?.region ?? '';
   return {
     environment: file.environment,
-    coordination: {
-      table: file.coordination.table,
-      // The table lives beside the fleet: the first pool's region unless given.
-      region: file.coordination.region ?? pools[0]?.region ?? '',
-    },
+    coordination: { table: file.coordination.table, region: coordinationRegion },
     github: {
       scope: organization ? { kind: 'org', org: organization } : { kind: 'repo', owner, repo: repoName },
       runnerGroupId: file.github.runnerGroupId,
       runnerGroup: file.github.runnerGroup,
     },
+    ...(file.metrics
+      ? { metrics: { namespace: file.metrics.namespace, region: file.metrics.region ?? coordinationRegion } }
+      : {}),
     pools,
   };
+}
+
+export interface ValidatedConfig {
+  config: Config;
+  /** What works, but not the way it reads: `path: why`. */
+  warnings: string[];
+}
+
+/**
+ * Parses and validates the pools file in one pass: throws a ConfigError listing every error (each naming the path,
+ * the value as written and what is expected), else returns the config and the warnings.
+ */
+export function validateConfig(text: string, source: string): ValidatedConfig {
+  const data = readYaml(text, source);
+  const parsed = fileSchema.safeParse(data ?? {}, { reportInput: true });
+  const checks = crossChecks(loosePools(data));
+  if (!parsed.success || checks.errors.length > 0) {
+    throw new ConfigError(formatProblems(source, parsed.error?.issues ?? [], checks.errors, data));
+  }
+  return {
+    config: buildConfig(parsed.data),
+    warnings: inFileOrder(checks.warnings.map(problemLine), data).map((line) => line.text),
+  };
+}
+
+/** Parses and validates the pools file; throws ConfigError naming every bad path and value. */
+export function parseConfig(text: string, source: string): Config {
+  return validateConfig(text, source).config;
 }

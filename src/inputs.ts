@@ -23,6 +23,8 @@ export interface Settings {
   apiUrl: string;
   /** Web root runners register with in token mode (GITHUB_SERVER_URL). */
   serverUrl: string;
+  /** The README of the action's own release (GITHUB_ACTION_REPOSITORY at GITHUB_ACTION_REF), for the summary's links. */
+  docsUrl?: string;
   run: { id: string; attempt: string; eventName: string; eventPath?: string; repository: string };
 }
 
@@ -109,6 +111,15 @@ function readAuth(): GitHubAuthSettings {
   return { kind: 'token', token };
 }
 
+/** The runner sets GITHUB_ACTION_REPOSITORY and GITHUB_ACTION_REF for an action used from a repository. */
+function docsUrl(env: NodeJS.ProcessEnv): { docsUrl?: string } {
+  const repository = env.GITHUB_ACTION_REPOSITORY?.trim();
+  const ref = env.GITHUB_ACTION_REF?.trim();
+  if (!repository || !ref || !/^[\w.-]+\/[\w.-]+$/.test(repository) || !/^[\w./-]+$/.test(ref)) return {};
+  const server = (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, '');
+  return { docsUrl: `${server}/${repository}/blob/${ref}/README.md` };
+}
+
 export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   maskSecretInputs();
   const mode = core.getInput('mode', { required: true }).trim();
@@ -150,6 +161,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     auth: readAuth(),
     apiUrl,
     serverUrl: (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, ''),
+    ...docsUrl(env),
     run: {
       id: env.GITHUB_RUN_ID || 'local',
       attempt: env.GITHUB_RUN_ATTEMPT || '1',

@@ -3,11 +3,12 @@ import * as core from '@actions/core';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { createMetricsGateway } from './aws/cloudwatch.js';
 import { createEc2Gateway } from './aws/ec2.js';
 import { createSsmGateway } from './aws/ssm.js';
 import { createCoordinationStore } from './aws/store.js';
 import { reservedLabel } from './contract.js';
-import { ConfigError, parseConfig } from './config.js';
+import { ConfigError, validateConfig } from './config.js';
 import { apply } from './engine/apply.js';
 import { acquireLease, type Lease } from './engine/lease.js';
 import { observe } from './engine/observe.js';
@@ -16,7 +17,8 @@ import { createOctokit, type GitHubLog } from './github/client.js';
 import { parseDemandEvent, type DemandEvent } from './github/events.js';
 import { createGitHubGateway } from './github/gateway.js';
 import { checkPrivateKey, InputError, readSettings, type Settings } from './inputs.js';
-import { renderSummary, resultJson, totals, type RunTotals } from './report/summary.js';
+import { runMetrics } from './report/metrics.js';
+import { renderSummary, resultJson, totals, type Notice, type RunTotals } from './report/summary.js';
 import type { Config, Ec2Gateway, Gateways, Outcome, Plan, Snapshot, SsmGateway } from './types.js';
 
 const log: GitHubLog = {
@@ -26,12 +28,25 @@ const log: GitHubLog = {
   setSecret: (s) => core.setSecret(s),
 };
 
-async function loadConfig(settings: Settings): Promise<Config> {
+/** Pools file warnings: in the log as annotations, and in the summary. */
+function configNotices(warnings: string[], shown: string): Notice[] {
+  return warnings.map((warning) => {
+    core.warning(`pools file ${shown}: ${warning}`);
+    return {
+      level: 'warning',
+      what: `pools file ${shown}: ${warning}`,
+      fix: 'change the pools file as the warning says',
+      trouble: 'config',
+    };
+  });
+}
+
+async function loadConfig(settings: Settings): Promise<{ config: Config; notices: Notice[] }> {
   const shown = path.relative(process.cwd(), settings.configPath) || settings.configPath;
   const text = await readFile(settings.configPath, 'utf8').catch((error: NodeJS.ErrnoException) => {
     throw new ConfigError(`input 'config': cannot read pools file ${shown} (${error.code ?? error.message})`);
   });
-  const config = parseConfig(text, shown);
+  const { config, warnings } = validateConfig(text, shown);
   const pool = config.pools.find((p) => p.name === settings.pool);
   if (settings.pool && !pool) {
     const names = config.pools.map((p) => p.name).join(', ');
@@ -43,7 +58,7 @@ async function loadConfig(settings: Settings): Promise<Config> {
         "cannot carry a label of their own: use 'registration: jit' for pre-job pools",
     );
   }
-  return config;
+  return { config, notices: configNotices(warnings, shown) };
 }
 
 async function readEvent(settings: Settings): Promise<DemandEvent> {
@@ -89,6 +104,7 @@ function registrationUrl(settings: Settings, config: Config): string {
 async function report(
   settings: Settings,
   config: Config,
+  notices: Notice[],
   thePlan: Plan,
   outcomes?: Outcome[],
   t?: RunTotals,
@@ -99,6 +115,9 @@ async function report(
     totals: t,
     environment: config.environment,
     dryRun: settings.dryRun,
+    serverUrl: settings.serverUrl,
+    notices,
+    ...(settings.docsUrl ? { docsUrl: settings.docsUrl } : {}),
   });
   core.setOutput('launched', t?.launched ?? 0);
   core.setOutput('removed', t?.removed ?? 0);
@@ -136,6 +155,39 @@ function unreadLines(snapshot: Snapshot): string[] {
   return lines;
 }
 
+/**
+ * The run's metrics in one PutMetricData call, when the pools file asks for them. A failure is a warning: the run did
+ * its work; the dashboard misses one point.
+ */
+async function publishMetrics(
+  config: Config,
+  input: Omit<Parameters<typeof runMetrics>[0], 'environment'>,
+): Promise<Notice[]> {
+  if (!config.metrics) return [];
+  const { namespace, region } = config.metrics;
+  const metrics = runMetrics({ ...input, environment: config.environment });
+  try {
+    await createMetricsGateway({ region, log: (m) => core.debug(m) }).publish(
+      namespace,
+      metrics,
+      input.plan.now,
+    );
+    core.info(`published ${metrics.length} metrics to CloudWatch namespace ${namespace} in ${region}`);
+    return [];
+  } catch (error) {
+    const message = `metrics not published: ${error instanceof Error ? error.message : String(error)}`;
+    core.warning(message);
+    return [
+      {
+        level: 'warning',
+        what: message,
+        fix: `allow cloudwatch:PutMetricData for the namespace ${namespace} (examples/iam/runner-scaler-policy.json)`,
+        trouble: 'metrics',
+      },
+    ];
+  }
+}
+
 /** Launching modes take the environment's lease before they observe; the others only read the store. */
 async function takeLease(settings: Settings, gateways: Gateways): Promise<Lease | undefined> {
   const launching = settings.mode === 'scale-up' || settings.mode === 'reconcile';
@@ -146,7 +198,7 @@ async function takeLease(settings: Settings, gateways: Gateways): Promise<Lease 
 
 async function decideAndApply(
   settings: Settings,
-  config: Config,
+  { config, notices }: { config: Config; notices: Notice[] },
   gateways: Gateways,
   event: DemandEvent,
   lease: Lease | undefined,
@@ -193,7 +245,7 @@ async function decideAndApply(
   // The run kept everything it could not see, but must not look green.
   const unread = unreadLines(snapshot);
   if (settings.dryRun) {
-    await report(settings, config, thePlan);
+    await report(settings, config, notices, thePlan);
     if (unread.length || thePlan.problems.length)
       throw new Error(failureMessage([], unread, thePlan.problems));
     return;
@@ -210,8 +262,15 @@ async function decideAndApply(
   });
   core.endGroup();
   const t = totals(result.outcomes, result.launched);
-  await report(settings, config, thePlan, result.outcomes, t);
-  if (t.failed > 0 || unread.length || thePlan.problems.length) {
+  const failed = t.failed > 0 || unread.length > 0 || thePlan.problems.length > 0;
+  const metrics = await publishMetrics(config, {
+    plan: thePlan,
+    outcomes: result.outcomes,
+    polled: poll,
+    failed,
+  });
+  await report(settings, config, [...notices, ...metrics], thePlan, result.outcomes, t);
+  if (failed) {
     throw new Error(failureMessage(result.outcomes, unread, thePlan.problems));
   }
 }
@@ -222,11 +281,11 @@ export async function run(): Promise<void> {
     // Everything is validated before the first API call: bad input changes nothing.
     const settings = readSettings();
     checkPrivateKey(settings.auth);
-    const config = await loadConfig(settings);
+    const loaded = await loadConfig(settings);
     const event = await readEvent(settings);
-    const gateways = await createGateways(settings, config);
+    const gateways = await createGateways(settings, loaded.config);
     lease = await takeLease(settings, gateways);
-    await decideAndApply(settings, config, gateways, event, lease);
+    await decideAndApply(settings, loaded, gateways, event, lease);
   } catch (error) {
     core.setFailed(error instanceof Error ? error.message : String(error));
   } finally {

@@ -1,5 +1,6 @@
 // Domain types shared by the gateways, the engine and the report.
 // The resource contract (tags, names, parameter paths) lives in contract.ts.
+import type { MinSchedule, ScheduledMin } from './engine/schedule.js';
 
 export type Mode = 'scale-up' | 'scale-down' | 'reconcile' | 'drain';
 export type Market = 'on-demand' | 'spot' | 'spot-with-fallback';
@@ -23,8 +24,15 @@ export interface PoolConfig {
   bootTimeoutMs: number;
   minLifetimeMs: number;
   maxLifetimeMs: number;
+  /**
+   * How long an insufficient-capacity shortfall with no fallback left is a warning before it fails the run
+   * (default 30m when not set).
+   */
+  capacityTimeoutMs?: number;
   /** `owner/name` repositories polled for queued jobs. */
   repositories: string[];
+  /** `min` by time of day and day of week; `min` applies outside every window. */
+  schedule?: MinSchedule;
 }
 
 export interface Config {
@@ -33,6 +41,8 @@ export interface Config {
   coordination: { table: string; region: string };
   github: { scope: GitHubScope; runnerGroupId: number; runnerGroup?: string };
   pools: PoolConfig[];
+  /** Publish per-pool CloudWatch metrics once per run (PutMetricData) in this namespace and region. */
+  metrics?: { namespace: string; region: string };
 }
 
 export type InstanceState = 'pending' | 'running' | 'shutting-down' | 'stopping' | 'stopped' | 'terminated';
@@ -79,6 +89,8 @@ export interface QueuedJob {
   repository: string;
   labels: string[];
   name?: string;
+  /** When GitHub queued the job (its created_at), when known. */
+  createdAt?: Date;
 }
 
 /** What one read of the world returned; `complete` is false for a failed or partial read. */
@@ -106,6 +118,8 @@ export interface Coordination {
   /** Unexpired launch records (what EC2 may not list yet) and the pools' boot-failure breakers. */
   launches: LaunchRecord[];
   breakers: BreakerRecord[];
+  /** The pools' insufficient-capacity shortages, since when they last (absent when the store was not read). */
+  shortages?: ShortageRecord[];
   /** Whether `launches` and `breakers` were read (false when the store failed). */
   read: boolean;
   error?: string;
@@ -140,6 +154,8 @@ export interface LaunchAction {
   labels?: string[];
   /** Booting instances an earlier run launched but never configured: their runner configs are delivered too. */
   adopt?: string[];
+  /** The pool's capacity shortage as the coordination store had it: a shortfall of this launch continues it. */
+  shortage?: ShortageRecord;
   reason: string;
 }
 
@@ -224,14 +240,80 @@ export interface PoolCounts {
   booting: number;
   idle: number;
   busy: number;
+  /** Orphans and stale runners: instances that never got, or lost, their runner. */
+  dead: number;
   total: number;
+}
+
+/** Instance states as the summary counts them. */
+export type CountedState = 'booting' | 'idle' | 'busy' | 'dead';
+
+export type KeptReason =
+  | 'busy'
+  | 'booting'
+  | 'min'
+  | 'queued'
+  | 'idle-sighting'
+  | 'stale-sighting'
+  | 'young'
+  | 'demand-unknown'
+  | 'read-failed'
+  | 'scale-up';
+
+/** Instances of a pool the plan keeps, and why: one row of the summary's "kept, and why". */
+export interface KeptGroup {
+  pool: string;
+  what: CountedState;
+  reason: KeptReason;
+  count: number;
+  /** How long until the first of them may go (its second sighting, minLifetime), when that is known. */
+  waitMs?: number;
+  detail: string;
 }
 
 export interface PoolPlan {
   pool: string;
   queued: number;
   before: PoolCounts;
+  /** As planned; the report computes what happened from the outcomes. */
   after: PoolCounts;
+  /** The min in force now (the schedule's, when the pool has one). */
+  min?: number;
+  max?: number;
+  schedule?: ScheduledMin;
+  /** Instances the plan removes, by the state they were in: the report counts those whose removal was done. */
+  removing?: Record<CountedState, string[]>;
+  kept?: KeptGroup[];
+  /** When the pool's oldest queued job was queued, when known. */
+  oldestQueuedAt?: Date;
+  /** Whether the pool's queued jobs were all read (none of its repositories failed). */
+  demandKnown?: boolean;
+  /** Runners the pool wanted (queued jobs, min) that max kept it from launching. */
+  heldByMax?: number;
+  /** Why this run launches nothing into the pool: the breaker is open, the lease is held elsewhere, a read failed. */
+  launchesHeld?: string;
+  /** A pool no longer in the pools file, scaled to zero. */
+  retired?: boolean;
+}
+
+/** A queued job no pool serves. */
+export interface UnservedJob {
+  id: number;
+  runId: number;
+  repository: string;
+  labels: string[];
+  name?: string;
+  why: string;
+}
+
+/** An instance the bootstrap tagged with a reason it stopped serving jobs. */
+export interface FlaggedInstance {
+  instanceId: string;
+  pool?: string;
+  /** runner-outdated: the runner refused to start (too old); spot-interruption: EC2 announced an interruption. */
+  kind: 'runner-outdated' | 'spot-interruption';
+  /** The tag's value: a time, or `<action>@<time>`. */
+  value: string;
 }
 
 export interface Plan {
@@ -243,11 +325,31 @@ export interface Plan {
   notes: string[];
   /** Why the run must fail though nothing it tried failed: a breaker open, the lease held elsewhere… */
   problems: string[];
+  /** Queued jobs no pool serves. */
+  unserved?: UnservedJob[];
+  /** Instances the bootstrap tagged runner-outdated or spot-interruption. */
+  flagged?: FlaggedInstance[];
+  /** Reads that failed or were partial, and the repositories whose queued jobs could not be read. */
+  unread?: { what: string; error: string }[];
+  demandGaps?: DemandGap[];
 }
 
 // ---------------------------------------------------------------- outcomes
 
-export type OutcomeStatus = 'done' | 'skipped' | 'failed';
+/** `warning`: fell short in a way the next runs are expected to make up (insufficient capacity for a while). */
+export type OutcomeStatus = 'done' | 'skipped' | 'warning' | 'failed';
+
+/** An insufficient-capacity shortfall: what was short, what is left to try, and since when the pool is short. */
+export interface Shortage {
+  /** `m7i.large in eu-west-1a (spot)` and the like: the types, zones or subnets and markets that were short. */
+  short: string[];
+  /** Configured alternatives this run did not find short (other types, subnets, on-demand). */
+  fallbacks: string[];
+  /** The pool has been short since (the coordination store remembers across runs). */
+  since: Date;
+  /** The pool's capacityTimeout. */
+  timeoutMs: number;
+}
 
 export interface Outcome {
   /** What the item is: `launch`, `jit`, `unregister`, `terminate`, `delete-parameter`, `tag`. */
@@ -260,6 +362,9 @@ export interface Outcome {
   /** API error code for failures; why for skips (busy, changed, protected). */
   code?: string;
   detail?: string;
+  /** Launch outcomes: the instances launched (done) or not launched (a shortfall). */
+  count?: number;
+  shortage?: Shortage;
 }
 
 // ---------------------------------------------------------------- gateways
@@ -275,6 +380,11 @@ export interface LaunchError {
   code: string;
   message: string;
   count?: number;
+  /** Where it failed, when EC2 said: the fleet override's type and subnet, the zone the message names. */
+  instanceType?: string;
+  subnet?: string;
+  zone?: string;
+  market?: 'spot' | 'on-demand';
 }
 
 export interface LaunchResult {
@@ -410,10 +520,22 @@ export interface BreakerRecord {
   version: number;
 }
 
+/** A pool short of EC2 capacity: since when, and which of its launch options were found short meanwhile. */
+export interface ShortageRecord {
+  pool: string;
+  since: Date;
+  lastAt: Date;
+  /** Launch options (`<type> in <subnet or zone> (<market>)`) found short since `since`. */
+  short: string[];
+  /** A shortage not seen again by then is over: the next one starts afresh. */
+  expiresAt: Date;
+}
+
 export interface StoreSnapshot {
   lease?: LeaseState;
   launches: LaunchRecord[];
   breakers: BreakerRecord[];
+  shortages: ShortageRecord[];
 }
 
 export type LeaseResult = { acquired: true } | { acquired: false; heldBy: LeaseState };
@@ -435,4 +557,8 @@ export interface CoordinationStore {
    * with version `expectedVersion + 1` (the record's own `version` is not used).
    */
   writeBreaker(record: BreakerRecord, expectedVersion: number): Promise<boolean>;
+  /** Put: the pool's shortage as of this run (the last writer wins: each run merges what it read). */
+  recordShortage(record: ShortageRecord): Promise<void>;
+  /** The pool launched all it asked for: its shortage is over. A missing item is not an error. */
+  clearShortage(pool: string): Promise<void>;
 }

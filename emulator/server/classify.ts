@@ -3,6 +3,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { EmulatorRequest } from '../context.js';
 import type { GitHubService } from '../github/index.js';
+import { cloudWatchAction } from '../cloudwatch/index.js';
 import { dynamoDbAction } from '../dynamodb/index.js';
 import { parseJson, regionOf } from './http.js';
 
@@ -33,6 +34,9 @@ export function classify(
     const dynamodb = dynamoDbAction(target);
     if (dynamodb !== undefined)
       return { ...base, service: 'dynamodb', action: dynamodb, json: parseJson(body) };
+    const cloudwatch = cloudWatchAction(target);
+    if (cloudwatch !== undefined)
+      return { ...base, service: 'cloudwatch', action: cloudwatch, json: parseJson(body) };
     const form = new URLSearchParams(body);
     return { ...base, service: 'ec2', action: form.get('Action') ?? '', form };
   }

@@ -1,5 +1,6 @@
 // Reading requests: the body, its JSON, the region of the SigV4 credential scope.
 import type { IncomingMessage } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 /** A body that is not JSON; each service answers it in its own error shape. */
@@ -32,7 +33,15 @@ export function readBody(req: IncomingMessage): Promise<string> {
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      // CloudWatch's client gzips PutMetricData bodies over 10 KB (Content-Encoding: gzip).
+      try {
+        resolve((req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8'));
+      } catch (error) {
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
     req.on('error', reject);
   });
 }

@@ -15,6 +15,7 @@ export const DEFAULT_LATENCY_PER_KB_MS: Record<Service, number> = {
   ssm: 0,
   github: 0,
   dynamodb: 0,
+  cloudwatch: 0,
 };
 
 export function sizeLatencyMs(perKbMs: number, body: string): number {

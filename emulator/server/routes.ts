@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AwsBudget, GitHubBudget } from '../budgets.js';
 import type { EmulatorRequest, EmulatorResponse } from '../context.js';
+import type { CloudWatchService } from '../cloudwatch/index.js';
 import type { Ec2Service } from '../ec2/index.js';
 import type { FaultError } from '../faults.js';
 import type { DynamoDbService } from '../dynamodb/index.js';
@@ -25,6 +26,7 @@ export interface RouteServices {
   ssm: SsmService;
   github: GitHubService;
   dynamodb: DynamoDbService;
+  cloudwatch: CloudWatchService;
   budgets: { github: GitHubBudget; ec2: AwsBudget | undefined; ssm: AwsBudget | undefined };
 }
 
@@ -116,11 +118,26 @@ function dynamoDbRoute({ dynamodb }: RouteServices): ServiceRoute {
   };
 }
 
+/** CloudWatch: no budget (PutMetricData takes 500 TPS; a run sends one call). */
+function cloudWatchRoute({ cloudwatch }: RouteServices): ServiceRoute {
+  return {
+    gate: () => ({ headers: {} }),
+    handle: (request) =>
+      request.json === NOT_JSON
+        ? cloudwatch.errorResponse('SerializationException', 'Request body is not valid JSON', 400)
+        : cloudwatch.handle(request),
+    fault: (error) => cloudwatch.errorResponse(error.code, error.message, error.status),
+    internalError: () => cloudwatch.errorResponse('InternalServiceError', 'Internal service error', 500),
+    finish: awsFinish,
+  };
+}
+
 export function createRoutes(services: RouteServices): Record<Service, ServiceRoute> {
   return {
     ec2: ec2Route(services),
     ssm: ssmRoute(services),
     github: githubRoute(services),
     dynamodb: dynamoDbRoute(services),
+    cloudwatch: cloudWatchRoute(services),
   };
 }

@@ -147,7 +147,16 @@ export function createEc2Gateway(options: Ec2GatewayOptions): Ec2Gateway {
       const code = entry.ErrorCode ?? 'Unknown';
       const hint = launchErrorHint(code);
       const message = `${entry.ErrorMessage ?? 'no message'}${hint ? ` (${hint})` : ''}`;
-      return { code, message: `${capacityType}${where ? ` ${where}` : ''}: ${message}` };
+      // EC2's capacity messages name the zone: "… in the Availability Zone you requested (eu-west-1a)".
+      const zone = /Availability Zone you requested \(([a-z0-9-]+)\)/.exec(entry.ErrorMessage ?? '')?.[1];
+      return {
+        code,
+        message: `${capacityType}${where ? ` ${where}` : ''}: ${message}`,
+        market: capacityType === 'spot' ? ('spot' as const) : ('on-demand' as const),
+        ...(override?.InstanceType ? { instanceType: override.InstanceType } : {}),
+        ...(override?.SubnetId ? { subnet: override.SubnetId } : {}),
+        ...(zone ? { zone } : {}),
+      };
     });
     if (instanceIds.length < count && errors.length === 0) {
       errors.push(shortfall('CreateFleet', capacityType, count, instanceIds.length));

@@ -19,6 +19,7 @@ import type {
   LaunchRecordState,
   LeaseResult,
   LeaseState,
+  ShortageRecord,
   StoreSnapshot,
 } from '../types.js';
 
@@ -36,6 +37,7 @@ export const LEASE_SORT_KEY = 'lease';
 export const LAUNCH_PREFIX = 'launch#';
 export const BREAKER_PREFIX = 'breaker#';
 export const LISTENER_PREFIX = 'listener#';
+export const SHORTAGE_PREFIX = 'shortage#';
 
 /**
  * Number attributes holding points in time, and their unit. The emulator ages them when its clock
@@ -48,6 +50,8 @@ export const STORE_TIME_ATTRIBUTES: readonly { name: string; unit: 'ms' | 's' }[
   { name: 'atMs', unit: 'ms' },
   { name: 'lastFailureAtMs', unit: 'ms' },
   { name: 'openUntilMs', unit: 'ms' },
+  { name: 'sinceMs', unit: 'ms' },
+  { name: 'lastAtMs', unit: 'ms' },
 ];
 
 const CONDITIONAL_CHECK_FAILED = 'ConditionalCheckFailedException';
@@ -111,6 +115,8 @@ export function createCoordinationStore(options: CoordinationStoreOptions): Coor
     read: (now) => read(ctx, now),
     recordLaunch: (record) => recordLaunch(ctx, record),
     writeBreaker: (record, expectedVersion) => writeBreaker(ctx, record, expectedVersion),
+    recordShortage: (record) => recordShortage(ctx, record),
+    clearShortage: (pool) => clearShortage(ctx, pool),
   };
 }
 
@@ -228,13 +234,14 @@ async function queryAll(ctx: StoreContext): Promise<Item[]> {
 }
 
 async function read(ctx: StoreContext, now: Date): Promise<StoreSnapshot> {
-  const snapshot: StoreSnapshot = { launches: [], breakers: [] };
+  const snapshot: StoreSnapshot = { launches: [], breakers: [], shortages: [] };
   for (const item of await queryAll(ctx)) {
     if (isExpired(item, now, ctx.table)) continue;
     const sk = item.sk?.S ?? '';
     if (sk === LEASE_SORT_KEY) snapshot.lease = toLease(item, ctx.table);
     else if (sk.startsWith(LAUNCH_PREFIX)) snapshot.launches.push(toLaunch(item, ctx.table));
     else if (sk.startsWith(BREAKER_PREFIX)) snapshot.breakers.push(toBreaker(item, ctx.table));
+    else if (sk.startsWith(SHORTAGE_PREFIX)) snapshot.shortages.push(toShortage(item, ctx.table));
     else if (!sk.startsWith(LISTENER_PREFIX))
       ctx.log(`ignoring an item of unknown kind in ${ctx.table}: sk ${sk}`);
   }
@@ -274,6 +281,22 @@ async function writeBreaker(
     ctx.log(`breaker of pool ${record.pool}: another run wrote version ${expectedVersion + 1} first`);
   }
   return result.applied;
+}
+
+async function recordShortage(ctx: StoreContext, record: ShortageRecord): Promise<void> {
+  await ctx.send('PutItem (record a capacity shortage)', () =>
+    ctx.client.send(
+      new PutItemCommand({ TableName: ctx.table, Item: shortageItem(ctx.environment, record) }),
+    ),
+  );
+}
+
+async function clearShortage(ctx: StoreContext, pool: string): Promise<void> {
+  await ctx.send('DeleteItem (end a capacity shortage)', () =>
+    ctx.client.send(
+      new DeleteItemCommand({ TableName: ctx.table, Key: ctx.key(`${SHORTAGE_PREFIX}${pool}`) }),
+    ),
+  );
 }
 
 function num(value: number): AttributeValue {
@@ -336,6 +359,19 @@ function breakerItem(environment: string, record: BreakerRecord, version: number
     settingsHash: { S: record.settingsHash },
     ...(record.reason !== undefined ? { reason: { S: record.reason } } : {}),
     version: num(version),
+  };
+}
+
+function shortageItem(environment: string, record: ShortageRecord): Item {
+  const expiresAtMs = record.expiresAt.getTime();
+  return {
+    pk: { S: environment },
+    sk: { S: `${SHORTAGE_PREFIX}${record.pool}` },
+    sinceMs: num(record.since.getTime()),
+    lastAtMs: num(record.lastAt.getTime()),
+    short: { L: record.short.map((option) => ({ S: option })) },
+    expiresAtMs: num(expiresAtMs),
+    ttl: num(ttlSeconds(expiresAtMs)),
   };
 }
 
@@ -434,5 +470,16 @@ function toBreaker(item: Item, table: string): BreakerRecord {
     settingsHash: attributes.string('settingsHash'),
     ...(reason !== undefined ? { reason } : {}),
     version: attributes.number('version'),
+  };
+}
+
+function toShortage(item: Item, table: string): ShortageRecord {
+  const attributes = reader(item, table);
+  return {
+    pool: (item.sk?.S ?? '').slice(SHORTAGE_PREFIX.length),
+    since: new Date(attributes.number('sinceMs')),
+    lastAt: new Date(attributes.number('lastAtMs')),
+    short: attributes.strings('short'),
+    expiresAt: new Date(attributes.number('expiresAtMs')),
   };
 }

@@ -13,6 +13,7 @@ import { RunnerAlreadyRegistered } from '../github/errors.js';
 import type {
   Action,
   LaunchAction,
+  LaunchError,
   LaunchRecord,
   LaunchResult,
   Outcome,
@@ -20,11 +21,12 @@ import type {
   RemoveRunnerAction,
   TerminateAction,
 } from '../types.js';
+import { capacityErrorOf, isCapacityShortfall, judgeShortage } from './capacity.js';
 import type { ApplyContext } from './context.js';
 import { failed, skipped } from './outcomes.js';
 import { degradedCap } from './plan.js';
 import { recheck, remove } from './remove.js';
-import { errorCode, mapLimit, settle } from './settle.js';
+import { errorCode, errorMessage, mapLimit, settle } from './settle.js';
 
 /** Calls kept in flight; the Octokit throttling plugin and the SDK retry modes pace the real rate. */
 const CONCURRENCY = 8;
@@ -242,6 +244,52 @@ async function recordOutcome(
   ];
 }
 
+/**
+ * A launch that fell short: a failure, or, when EC2 only lacked capacity, a warning until the shortage has lasted the
+ * pool's capacityTimeout with no launch option left (engine/capacity.ts). The shortage is recorded for the next run.
+ */
+async function shortfall(
+  action: LaunchAction,
+  pool: PoolConfig,
+  errors: LaunchError[],
+  missing: number,
+  ctx: ApplyContext,
+): Promise<Outcome[]> {
+  const base = {
+    action: 'launch',
+    target: pool.name,
+    pool: pool.name,
+    reason: `${missing} of ${action.count} not launched (the next run retries the shortfall)`,
+    code: [...new Set(errors.map((e) => e.code))].join(', ') || 'Shortfall',
+    count: missing,
+  };
+  const messages = errors.map((e) => e.message).join('; ');
+  if (!isCapacityShortfall(errors)) {
+    return [{ ...base, status: 'failed', detail: messages.slice(0, 500) }];
+  }
+  const verdict = judgeShortage(pool, errors, action.shortage, new Date(ctx.now?.() ?? Date.now()));
+  const outcome: Outcome = {
+    ...base,
+    status: verdict.status,
+    detail: `${verdict.why}: ${messages}`.slice(0, 500),
+    shortage: verdict.shortage,
+  };
+  const store = ctx.gateways.store;
+  const written = store ? await settle(store.recordShortage(verdict.record)) : { ok: true as const };
+  if (written.ok) return [outcome];
+  return [outcome, failed('record', pool.name, 'capacity shortage not recorded', written.error, pool.name)];
+}
+
+/** The pool launched all it asked for: a shortage it had is over. */
+async function endShortage(action: LaunchAction, ctx: ApplyContext): Promise<void> {
+  if (!action.shortage || !ctx.gateways.store) return;
+  const cleared = await settle(ctx.gateways.store.clearShortage(action.pool));
+  if (!cleared.ok)
+    ctx.log.warning(
+      `pool ${action.pool}: its capacity shortage could not be cleared: ${errorMessage(cleared.error)}`,
+    );
+}
+
 export interface Launched {
   outcomes: Outcome[];
   launched: number;
@@ -306,10 +354,18 @@ export async function launch(action: LaunchAction, ctx: ApplyContext, planNow: D
   const recorded = intent.record ? await recordOutcome(intent.record, result, ctx) : [];
   const extra = [...(intent.outcome ? [intent.outcome] : []), ...recorded];
   if (!result.ok) {
-    const outcome = failed('launch', pool.name, action.reason, result.error, pool.name);
+    const capacity = capacityErrorOf(
+      errorCode(result.error),
+      errorMessage(result.error),
+      pool.market === 'on-demand' ? 'on-demand' : 'spot',
+    );
+    const outcomes =
+      capacity && intent.count > 0
+        ? await shortfall({ ...action, count: intent.count }, pool, [capacity], intent.count, ctx)
+        : [failed('launch', pool.name, action.reason, result.error, pool.name)];
     const delivery =
       adopted.length > 0 ? deliverJitConfigs(pool, action, [], ctx, planNow, adopted) : Promise.resolve([]);
-    return { outcomes: [outcome, ...extra], launched: 0, delivery };
+    return { outcomes: [...outcomes, ...extra], launched: 0, delivery };
   }
   const { instanceIds, errors } = result.value;
   ctx.log.info(`pool ${pool.name}: launched ${instanceIds.length} of ${action.count}`);
@@ -322,24 +378,12 @@ export async function launch(action: LaunchAction, ctx: ApplyContext, planNow: D
       status: 'done',
       reason: action.reason,
       detail: `${instanceIds.length} of ${action.count} launched: ${instanceIds.slice(0, 5).join(', ')}${instanceIds.length > 5 ? ', …' : ''}`,
+      count: instanceIds.length,
     });
   }
   const missing = action.count - instanceIds.length;
-  if (missing > 0) {
-    const codes = [...new Set(errors.map((e) => e.code))];
-    outcomes.push({
-      action: 'launch',
-      target: pool.name,
-      pool: pool.name,
-      status: 'failed',
-      reason: `${missing} of ${action.count} not launched (the next run retries the shortfall)`,
-      code: codes.join(', ') || 'Shortfall',
-      detail: errors
-        .map((e) => e.message)
-        .join('; ')
-        .slice(0, 500),
-    });
-  }
+  if (missing > 0) outcomes.push(...(await shortfall(action, pool, errors, missing, ctx)));
+  else if (action.count > 0) await endShortage(action, ctx);
   let delivery: Promise<Outcome[]> = Promise.resolve([]);
   if (pool.registration === 'token' && instanceIds.length > 0)
     delivery = deliverRegistrationToken(pool, action, instanceIds, ctx, planNow);

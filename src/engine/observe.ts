@@ -108,7 +108,14 @@ async function readCoordination(
   if (options.lease === 'unavailable') return { ...base, ...extra, error: options.leaseError };
   try {
     const state = await store.read(options.now);
-    return { ...base, ...extra, launches: state.launches, breakers: state.breakers, read: true };
+    return {
+      ...base,
+      ...extra,
+      launches: state.launches,
+      breakers: state.breakers,
+      shortages: state.shortages,
+      read: true,
+    };
   } catch (error) {
     log.warning(`could not read the coordination store: ${errorText(error)}`);
     const lease = options.lease === 'held' ? 'unavailable' : options.lease;

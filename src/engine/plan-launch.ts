@@ -137,8 +137,15 @@ function countWant(input: PoolLaunchInput): Want {
   };
 }
 
-/** The pool's launches (reserved classes first, then the generic one), and why anything wanted was not. */
-export function planPoolLaunches(input: PoolLaunchInput): { launches: LaunchAction[]; notes: string[] } {
+/**
+ * The pool's launches (reserved classes first, then the generic one), why anything wanted was not, and how many
+ * runners `max` held back.
+ */
+export function planPoolLaunches(input: PoolLaunchInput): {
+  launches: LaunchAction[];
+  notes: string[];
+  heldByMax: number;
+} {
   const { pool } = input;
   const present = input.members.filter((m) => m.cls !== 'leaving');
   let room = Math.max(0, pool.max - present.length);
@@ -146,8 +153,10 @@ export function planPoolLaunches(input: PoolLaunchInput): { launches: LaunchActi
   const wants = input.count ? [countWant(input)] : [...reservedWants(input), genericWant(input, present)];
   const launches: LaunchAction[] = [];
   const notes: string[] = [];
+  let heldByMax = 0;
   for (const want of wants) {
     if (want.want <= 0) continue;
+    heldByMax += Math.max(0, want.want - room);
     const count = Math.min(want.want, room, cap);
     const capped =
       count < want.want
@@ -171,5 +180,5 @@ export function planPoolLaunches(input: PoolLaunchInput): { launches: LaunchActi
       reason: `${want.reason}${capped}`,
     });
   }
-  return { launches, notes };
+  return { launches, notes, heldByMax };
 }

@@ -1,9 +1,11 @@
 // PURE: (Snapshot, Config, options, now) -> Plan. All policy lives here; every action carries its reason.
-import { poolOfReservedLabel } from '../contract.js';
+import { poolOfReservedLabel, TAG_RUNNER_OUTDATED, TAG_SPOT_INTERRUPTION } from '../contract.js';
 import type {
   Action,
   BreakerAction,
   Config,
+  CountedState,
+  FlaggedInstance,
   Instance,
   LaunchAction,
   Mode,
@@ -14,6 +16,7 @@ import type {
   RemoveRunnerAction,
   Snapshot,
   TerminateAction,
+  UnservedJob,
 } from '../types.js';
 import { breakerHold, settingsHash } from './breaker.js';
 import {
@@ -26,8 +29,10 @@ import {
 } from './classify.js';
 import { assignJobs, type PoolJob, type UnmatchedJob } from './demand.js';
 import { formatDuration } from './format.js';
+import { keptGroups } from './kept.js';
 import { unlistedLaunches } from './ledger.js';
 import { clientToken, planPoolLaunches } from './plan-launch.js';
+import { scheduledMin, type ScheduledMin } from './schedule.js';
 
 export { clientToken, TOKEN_WINDOW_MS } from './plan-launch.js';
 export { formatDuration } from './format.js';
@@ -59,6 +64,8 @@ interface PoolState {
   members: ClassifiedInstance[];
   jobs: PoolJob[];
   retired: boolean;
+  /** The schedule's min now, when the pool has a schedule (pool.min is then that min). */
+  scheduled?: ScheduledMin;
 }
 
 interface Context {
@@ -69,16 +76,26 @@ interface Context {
   /** Why the run must fail though nothing it tried failed (a breaker open, the lease held elsewhere…). */
   problems: string[];
   recentIds: Set<string>;
+  unserved: UnservedJob[];
+  /** Runners per pool that `max` kept this run from launching. */
+  heldByMax: Map<string, number>;
+  /** Pools this run launches nothing into at all, and why. */
+  launchesHeld: Map<string, string>;
+}
+
+/** The summary's state of a classified instance; undefined for one leaving by itself. */
+export function countedState(m: ClassifiedInstance): CountedState | undefined {
+  if (m.cls === 'leaving') return undefined;
+  return m.cls === 'orphan' || m.cls === 'stale' ? 'dead' : m.cls;
 }
 
 function countsOf(members: ClassifiedInstance[]): PoolCounts {
-  const c: PoolCounts = { booting: 0, idle: 0, busy: 0, total: 0 };
+  const c: PoolCounts = { booting: 0, idle: 0, busy: 0, dead: 0, total: 0 };
   for (const m of members) {
-    if (m.cls === 'leaving') continue;
+    const state = countedState(m);
+    if (state === undefined) continue;
     c.total += 1;
-    if (m.cls === 'booting') c.booting += 1;
-    else if (m.cls === 'idle') c.idle += 1;
-    else if (m.cls === 'busy') c.busy += 1;
+    c[state] += 1;
   }
   return c;
 }
@@ -281,16 +298,35 @@ function demandKnown(snapshot: Snapshot, pool: PoolConfig, config: Config): bool
   );
 }
 
-function unmatchedNote(unmatched: UnmatchedJob[]): string[] {
-  if (unmatched.length === 0) return [];
-  const shown = unmatched
-    .slice(0, 5)
-    .map(
-      ({ job, why }) =>
-        `${job.name ?? `job ${job.id}`} (#${job.id}) in ${job.repository} [${job.labels.join(', ')}]: ${why}`,
+function unserved(unmatched: UnmatchedJob[]): UnservedJob[] {
+  return unmatched.map(({ job, why }) => ({
+    id: job.id,
+    runId: job.runId,
+    repository: job.repository,
+    labels: job.labels,
+    ...(job.name !== undefined ? { name: job.name } : {}),
+    why,
+  }));
+}
+
+/** A pool with its schedule's min in force now. */
+function scheduled(pool: PoolConfig, now: Date): { pool: PoolConfig; scheduled?: ScheduledMin } {
+  if (!pool.schedule) return { pool };
+  const result = scheduledMin(pool.schedule, pool.min, now);
+  return { pool: { ...pool, min: Math.min(result.min, pool.max) }, scheduled: result };
+}
+
+/** Instances the bootstrap tagged: a runner too old to start, a spot interruption announced. */
+function flaggedInstances(snapshot: Snapshot): FlaggedInstance[] {
+  return snapshot.instances.items.flatMap((i): FlaggedInstance[] => {
+    const flags: [FlaggedInstance['kind'], string | undefined][] = [
+      ['runner-outdated', i.tags[TAG_RUNNER_OUTDATED]],
+      ['spot-interruption', i.tags[TAG_SPOT_INTERRUPTION]],
+    ];
+    return flags.flatMap(([kind, value]) =>
+      value === undefined ? [] : [{ instanceId: i.id, ...(i.pool ? { pool: i.pool } : {}), kind, value }],
     );
-  const more = unmatched.length > 5 ? [`… and ${unmatched.length - 5} more`] : [];
-  return [`${unmatched.length} queued job(s) match no pool: ${[...shown, ...more].join('; ')}`];
+  });
 }
 
 function poolStates(ctx: Context, standIns: Instance[]): PoolState[] {
@@ -299,7 +335,7 @@ function poolStates(ctx: Context, standIns: Instance[]): PoolState[] {
   const runners = runnersByInstance(env, snapshot.runners.items);
   const parameters = parametersByInstance(env, snapshot.parameters.items);
   const { byPool, unmatched } = assignJobs(env, snapshot.jobs.items, config.pools);
-  ctx.notes.push(...unmatchedNote(unmatched));
+  ctx.unserved = unserved(unmatched);
   const instances = [...snapshot.instances.items, ...standIns];
   const classify = (i: Instance, pool: PoolConfig) => ({
     ...classifyInstance(i, runners.get(i.id), pool, options.now),
@@ -307,12 +343,16 @@ function poolStates(ctx: Context, standIns: Instance[]): PoolState[] {
   });
   const states: PoolState[] = config.pools
     .filter((p) => !options.pool || p.name === options.pool)
-    .map((pool) => ({
-      pool,
-      retired: false,
-      jobs: byPool.get(pool.name) ?? [],
-      members: instances.filter((i) => i.pool === pool.name).map((i) => classify(i, pool)),
-    }));
+    .map((configured) => {
+      const { pool, scheduled: min } = scheduled(configured, options.now);
+      return {
+        pool,
+        retired: false,
+        jobs: byPool.get(pool.name) ?? [],
+        members: instances.filter((i) => i.pool === pool.name).map((i) => classify(i, pool)),
+        ...(min ? { scheduled: min } : {}),
+      };
+    });
   // A pool removed from the file scales to zero: its dead instances and idle runners go, busy ones finish.
   const known = new Set(config.pools.map((p) => p.name));
   if (!options.pool) {
@@ -375,6 +415,11 @@ function planLaunches(state: PoolState, removed: Set<string>, ctx: Context): Lau
   );
   if (hold) {
     ctx.problems.push(hold);
+    const until = coordination.breakers.find((b) => b.pool === state.pool.name)?.openUntil;
+    ctx.launchesHeld.set(
+      state.pool.name,
+      `the boot-failure breaker is open${until ? ` until ${until.toISOString()}` : ''}`,
+    );
     return [];
   }
   const served = new Set(coordination.launches.flatMap((r) => (r.state === 'failed' ? [] : r.jobIds)));
@@ -397,10 +442,13 @@ function planLaunches(state: PoolState, removed: Set<string>, ctx: Context): Lau
     ...(coordination.lease === 'unavailable' ? { cap: degradedCap(state.pool) } : {}),
   });
   ctx.notes.push(...planned.notes);
+  if (planned.heldByMax > 0) ctx.heldByMax.set(state.pool.name, planned.heldByMax);
   // Whether an instance has its parameter is known only from a complete read; a count run serves its own
   // workflow.
   const adopts = snapshot.parameters.complete && options.count === undefined;
-  return adopts ? withAdoption(state, planned.launches) : planned.launches;
+  const launches = adopts ? withAdoption(state, planned.launches) : planned.launches;
+  const shortage = coordination.shortages?.find((s) => s.pool === state.pool.name);
+  return shortage ? launches.map((l) => ({ ...l, shortage })) : launches;
 }
 
 interface Permissions {
@@ -457,12 +505,30 @@ function planPool(state: PoolState, ctx: Context, allowed: Permissions, removedI
     if (a.kind === 'remove-runner' || a.kind === 'terminate') removedIds.add(a.instanceId ?? '');
   const breaker = breakerAction(state, actions, ctx);
   if (allowed.launch && !state.retired) actions.unshift(...planLaunches(state, removedIds, ctx));
+  else if (!state.retired && (options.mode === 'scale-up' || options.mode === 'reconcile')) {
+    ctx.launchesHeld.set(
+      state.pool.name,
+      snapshot.coordination.lease === 'busy'
+        ? 'another run holds the coordination lease'
+        : 'the instance or runner list could not be read completely',
+    );
+  }
   if (breaker) actions.push(breaker);
   return actions;
 }
 
 export function plan(snapshot: Snapshot, config: Config, options: PlanOptions): Plan {
-  const ctx: Context = { snapshot, config, options, notes: [], problems: [], recentIds: new Set() };
+  const ctx: Context = {
+    snapshot,
+    config,
+    options,
+    notes: [],
+    problems: [],
+    recentIds: new Set(),
+    unserved: [],
+    heldByMax: new Map(),
+    launchesHeld: new Map(),
+  };
   const names = config.pools.map((p) => p.name);
   const isReserved = (label: string) => poolOfReservedLabel(config.environment, names, label) !== undefined;
   const ledger = unlistedLaunches(
@@ -481,22 +547,74 @@ export function plan(snapshot: Snapshot, config: Config, options: PlanOptions): 
   for (const state of states) {
     const poolActions = planPool(state, ctx, allowed, removedIds);
     actions.push(...poolActions);
-    pools.push(poolSummary(state, poolActions, removedIds));
+    pools.push(poolSummary(state, poolActions, removedIds, ctx, allowed));
   }
   if (allowed.removeDead) {
     actions.push(...planSightingTags(states, options.now, options.mode));
     if (!options.pool) actions.push(...planEnvironmentCleanup(ctx));
   }
-  return { mode: options.mode, now: options.now, actions, pools, notes: ctx.notes, problems: ctx.problems };
+  return {
+    mode: options.mode,
+    now: options.now,
+    actions,
+    pools,
+    notes: ctx.notes,
+    problems: ctx.problems,
+    unserved: ctx.unserved,
+    flagged: flaggedInstances(snapshot),
+    unread: failedReads(snapshot).map((read) => {
+      const [what = '', ...error] = read.split(': ');
+      return { what, error: error.join(': ') };
+    }),
+    demandGaps: snapshot.demandGaps,
+  };
 }
 
-function poolSummary(state: PoolState, actions: Action[], removed: Set<string>): PoolPlan {
+function poolSummary(
+  state: PoolState,
+  actions: Action[],
+  removed: Set<string>,
+  ctx: Context,
+  allowed: Permissions,
+): PoolPlan {
+  const { pool } = state;
   const before = countsOf(state.members);
   const launched = actions.reduce((n, a) => n + (a.kind === 'launch' ? a.count : 0), 0);
   const after = countsOf(state.members.filter((m) => !removed.has(m.instance.id)));
   after.booting += launched;
   after.total += launched;
-  return { pool: state.pool.name, queued: state.jobs.length, before, after };
+  const removing: Record<CountedState, string[]> = { booting: [], idle: [], busy: [], dead: [] };
+  for (const m of state.members) {
+    const counted = countedState(m);
+    if (counted && removed.has(m.instance.id) && !m.instance.unlisted) removing[counted].push(m.instance.id);
+  }
+  const demand = demandKnown(ctx.snapshot, pool, ctx.config);
+  const queuedAt = state.jobs.flatMap((j) => (j.createdAt ? [j.createdAt.getTime()] : []));
+  return {
+    pool: pool.name,
+    queued: state.jobs.length,
+    before,
+    after,
+    min: pool.min,
+    max: pool.max,
+    ...(state.scheduled ? { schedule: state.scheduled } : {}),
+    removing,
+    kept: keptGroups({
+      pool,
+      members: state.members,
+      jobs: state.jobs,
+      removed,
+      mode: ctx.options.mode,
+      now: ctx.options.now,
+      removes: allowed.removeDead,
+      demandKnown: demand || ctx.options.mode === 'drain',
+    }),
+    ...(queuedAt.length ? { oldestQueuedAt: new Date(Math.min(...queuedAt)) } : {}),
+    demandKnown: demand,
+    ...(ctx.heldByMax.has(pool.name) ? { heldByMax: ctx.heldByMax.get(pool.name) } : {}),
+    ...(ctx.launchesHeld.has(pool.name) ? { launchesHeld: ctx.launchesHeld.get(pool.name) } : {}),
+    ...(state.retired ? { retired: true } : {}),
+  };
 }
 
 /** Ghost runners and leaked parameters belong to the environment, not to one pool. */

@@ -27,6 +27,7 @@ const workflowJobPayload = z.object({
     labels: z.array(z.string()),
     status: z.string(),
     name: z.string().nullish(),
+    created_at: z.string().nullish(),
   }),
   repository: z.object({ full_name: repositoryName }),
 });
@@ -94,6 +95,9 @@ function parseJobPayload(eventName: string, value: unknown, path: Path): QueuedJ
     repository: repository.full_name,
     labels: job.labels,
     ...(job.name == null ? {} : { name: job.name }),
+    ...(job.created_at && !Number.isNaN(Date.parse(job.created_at))
+      ? { createdAt: new Date(job.created_at) }
+      : {}),
   };
 }
 

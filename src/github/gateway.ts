@@ -189,7 +189,14 @@ export function createGitHubGateway(options: GitHubGatewayOptions): GitHubGatewa
       });
       return jobs
         .filter((job) => job.status === 'queued')
-        .map((job) => ({ id: job.id, runId: job.run_id, repository, labels: job.labels, name: job.name }));
+        .map((job) => ({
+          id: job.id,
+          runId: job.run_id,
+          repository,
+          labels: job.labels,
+          name: job.name,
+          ...createdAt(job.created_at),
+        }));
     } catch (error) {
       throw failure(`Listing the jobs of run ${runId} in ${repository}`, error);
     }
@@ -266,6 +273,12 @@ export function createGitHubGateway(options: GitHubGatewayOptions): GitHubGatewa
       return [...jobs.values()];
     },
   };
+}
+
+/** When GitHub queued the job, when it says and the time reads as one. */
+function createdAt(text: string | null | undefined): { createdAt?: Date } {
+  const at = text ? new Date(text) : undefined;
+  return at && !Number.isNaN(at.getTime()) ? { createdAt: at } : {};
 }
 
 function toRunner(runner: ApiRunner): Runner {

@@ -8,7 +8,7 @@ import {
   type DynamoDbService,
 } from '../../emulator/dynamodb/index.js';
 import { createCoordinationStore, STORE_TIME_ATTRIBUTES } from '../../src/aws/store.js';
-import type { BreakerRecord, CoordinationStore, LaunchRecord } from '../../src/types.js';
+import type { BreakerRecord, CoordinationStore, LaunchRecord, ShortageRecord } from '../../src/types.js';
 
 const REGION = 'eu-west-1';
 const TABLE = 'runner-scaler-ci';
@@ -233,6 +233,32 @@ describe('breakers', () => {
   });
 });
 
+describe('capacity shortages', () => {
+  const shortage = (pool: string, short: string[]): ShortageRecord => ({
+    pool,
+    since: at(0),
+    lastAt: at(5 * MINUTE),
+    short,
+    expiresAt: at(65 * MINUTE),
+  });
+
+  it('remembers since when a pool is short, per environment, until cleared or expired', async () => {
+    await store().recordShortage(shortage('linux', ['m7i.large in subnet-1 (spot)']));
+    await store({ environment: 'other' }).recordShortage(shortage('linux', []));
+    await store().recordShortage(shortage('arm', []));
+    expect((await store().read(at(10 * MINUTE))).shortages).toEqual([
+      shortage('arm', []),
+      shortage('linux', ['m7i.large in subnet-1 (spot)']),
+    ]);
+    await store().clearShortage('arm');
+    await store().clearShortage('gone');
+    expect((await store().read(at(10 * MINUTE))).shortages.map((s) => s.pool)).toEqual(['linux']);
+    // Not seen again within its memory: over.
+    expect((await store().read(at(66 * MINUTE))).shortages).toEqual([]);
+    expect((await store({ environment: 'other' }).read(at(10 * MINUTE))).shortages).toHaveLength(1);
+  });
+});
+
 describe('failures', () => {
   it('names the missing table, its region and how to create it', async () => {
     const error = (await store({ table: 'no-such-table' })
@@ -267,6 +293,6 @@ describe('failures', () => {
       /^Query on DynamoDB table .* failed: ServiceUnavailable/,
     );
     offset += MINUTE;
-    await expect(store().read(at(0))).resolves.toEqual({ launches: [], breakers: [] });
+    await expect(store().read(at(0))).resolves.toEqual({ launches: [], breakers: [], shortages: [] });
   });
 });

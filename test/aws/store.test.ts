@@ -215,6 +215,7 @@ describe('read', () => {
       lease: { holder: 'holder-a', acquiredAt: new Date(T - 1000), expiresAt: new Date(T + 59_000) },
       launches: [launch, second],
       breakers: [],
+      shortages: [],
     });
     const inputs = dynamodb.commandCalls(QueryCommand).map((call) => call.args[0].input);
     expect(inputs.map((input) => input.ExclusiveStartKey?.sk?.S)).toEqual([

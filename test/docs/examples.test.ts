@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parse, type CollectionTag, type ScalarTag, type YAMLMap, type YAMLSeq } from 'yaml';
 import { parseConfig } from '../../src/config.js';
 import { parseDemandEvent } from '../../src/github/events.js';
+import { METRIC_NAMES } from '../../src/report/metrics.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
@@ -195,6 +196,55 @@ describe('examples/launch-template/cloudformation.yml', () => {
         },
       },
     ]);
+  });
+});
+
+describe('examples/launch-template/cloudformation.yml: dashboard and alarms', () => {
+  const template = parse(read('examples/launch-template/cloudformation.yml'), {
+    customTags: cfnTags,
+  }) as Template;
+  const ofType = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+  const published = new Set<string>(Object.values(METRIC_NAMES));
+
+  it('has a dashboard whose body is JSON once CloudFormation substituted it, on metrics the action publishes', () => {
+    const [[, dashboard] = []] = ofType('AWS::CloudWatch::Dashboard');
+    const body = (dashboard?.Properties.DashboardBody as { 'Fn::Sub': string })['Fn::Sub'];
+    const filled = body
+      .replaceAll('${MaxQueueWaitSeconds}', '900')
+      .replace(/\$\{([A-Za-z:.]+)\}/g, (_all, name: string) => `sample-${name}`);
+    const parsed = JSON.parse(filled) as { widgets: { type: string }[] };
+    expect(parsed.widgets.map((w) => w.type)).toContain('alarm');
+    const names = [...filled.matchAll(/MetricName=\\"(\w+)\\"|"sample-MetricsNamespace", "(\w+)"/g)].map(
+      (m) => m[1] ?? m[2],
+    );
+    expect(names.length).toBeGreaterThan(5);
+    for (const name of names) expect(published, name).toContain(name);
+  });
+
+  it('alarms on queue wait, boot failures, and a scheduler that stops or keeps failing, on published metrics', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
+    expect(alarms.map((a) => a.MetricName).sort()).toEqual([
+      'BootFailures',
+      'FailedRuns',
+      'OldestQueuedJobWait',
+      'Runs',
+    ]);
+    for (const alarm of alarms) {
+      expect(published).toContain(alarm.MetricName);
+      expect(alarm.Namespace).toEqual({ Ref: 'MetricsNamespace' });
+      const dimensions = (alarm.Dimensions as { Name: string }[]).map((d) => d.Name);
+      // The action publishes these per environment (and per mode for Runs and FailedRuns): no pool to name.
+      expect(dimensions).toEqual(
+        ['Runs', 'FailedRuns'].includes(alarm.MetricName as string)
+          ? ['Environment', 'Mode']
+          : ['Environment'],
+      );
+    }
+    const notRunning = alarms.find((a) => a.MetricName === 'Runs');
+    expect(notRunning).toMatchObject({
+      TreatMissingData: 'breaching',
+      ComparisonOperator: 'LessThanThreshold',
+    });
   });
 });
 

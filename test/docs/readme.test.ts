@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { TROUBLESHOOTING } from '../../src/report/troubleshooting.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
@@ -121,6 +122,13 @@ describe('README.md', () => {
         const fromApi = /^HTTP \d{3}$|^[A-Z][A-Za-z.]+(Exception|Error|Operation)\b/.test(fragment);
         expect(source.includes(fragment) || fromApi, `"${fragment}" is not in src/`).toBe(true);
       }
+    }
+  });
+
+  it('has a Troubleshooting row for every trouble the job summary links to', () => {
+    const section = readme.slice(readme.indexOf('## Troubleshooting'), readme.indexOf('Other symptoms:'));
+    for (const anchor of Object.values(TROUBLESHOOTING)) {
+      expect(section, anchor).toMatch(new RegExp(`^\\| \`[^\n]*\\| <a id="${anchor}"></a>`, 'm'));
     }
   });
 

@@ -207,6 +207,6 @@ describe('latency that grows with the answer', () => {
   });
 
   it('defaults to DEFAULT_LATENCY_PER_KB_MS for EC2 only', () => {
-    expect(emulator.latencyPerKbMs).toEqual({ ec2: 0.25, ssm: 0, github: 0, dynamodb: 0 });
+    expect(emulator.latencyPerKbMs).toEqual({ ec2: 0.25, ssm: 0, github: 0, dynamodb: 0, cloudwatch: 0 });
   });
 });

@@ -549,12 +549,12 @@ describe('plan: pool table', () => {
       jobs: [linuxJobs(5)],
     };
     const result = run(world, 'reconcile');
-    expect(result.pools).toEqual([
+    expect(result.pools).toMatchObject([
       {
         pool: 'linux',
         queued: 5,
-        before: { booting: 2, idle: 1, busy: 1, total: 4 },
-        after: { booting: 4, idle: 1, busy: 1, total: 6 },
+        before: { booting: 2, idle: 1, busy: 1, dead: 0, total: 4 },
+        after: { booting: 4, idle: 1, busy: 1, dead: 0, total: 6 },
       },
     ]);
   });

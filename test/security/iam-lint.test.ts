@@ -81,6 +81,7 @@ function asPlaceholders(node: unknown): unknown {
         .replaceAll('${ImageOwner}', '<ami-owner>')
         .replaceAll('${VpcId}', '<vpc-id>')
         .replaceAll('${CoordinationTable}', '<table>')
+        .replaceAll('${MetricsNamespace}', '<metrics-namespace>')
         .replaceAll('${!', '${');
     }),
   );

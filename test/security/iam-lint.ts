@@ -119,6 +119,14 @@ function checkOperator(operator: string, key: string, spec: KeySpec): string | u
   return undefined;
 }
 
+/**
+ * Actions whose resource types are all optional and that are called without any: AWS then authorizes them against
+ * "*", so "*" is the resource to grant. PutMetricData names a CloudWatch dataset only when the call sends data to
+ * one; AWS's own example for publishing into one namespace grants "*" with cloudwatch:namespace
+ * (AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html).
+ */
+const WILDCARD_WITHOUT_RESOURCE = new Set(['cloudwatch:PutMetricData']);
+
 /** Every action × resource type a statement grants or denies, with problems in its Action and Resource. */
 async function targetsOf(statement: Statement, problems: string[]): Promise<Target[]> {
   const targets: Target[] = [];
@@ -137,7 +145,14 @@ async function targetsOf(statement: Statement, problems: string[]): Promise<Targ
     let matched = 0;
     for (const resource of resources) {
       if (resource === '*') {
-        if (!details.isWildcardOnly && statement.Effect === 'Allow' && details.resourceTypes.length > 0)
+        const needsWildcard =
+          WILDCARD_WITHOUT_RESOURCE.has(action) && details.resourceTypes.every((type) => !type.required);
+        if (
+          !details.isWildcardOnly &&
+          !needsWildcard &&
+          statement.Effect === 'Allow' &&
+          details.resourceTypes.length > 0
+        )
           problems.push(`${action} supports resource-level permissions: name its resources, not "*"`);
         targets.push({ action, resourceType: undefined });
         matched++;

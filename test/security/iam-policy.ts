@@ -48,6 +48,7 @@ export const PLACEHOLDERS = {
   '<ami-owner>': 'the account that owns the runner AMIs',
   '<vpc-id>': 'the VPC of the pools’ subnets',
   '<table>': 'the coordination table (the pools file’s `coordination.table`)',
+  '<metrics-namespace>': 'the CloudWatch namespace of the metrics (the pools file’s `metrics.namespace`)',
 } as const;
 export type Placeholder = keyof typeof PLACEHOLDERS;
 
@@ -60,6 +61,7 @@ export function placeholderValues(environment: string): Record<Placeholder, stri
     '<vpc-id>': 'vpc-0123456789abcdef0',
     // The emulator's coordination table (emulator/index.ts DEFAULT_COORDINATION_TABLE).
     '<table>': COORDINATION_TABLE,
+    '<metrics-namespace>': METRICS_NAMESPACE,
   };
 }
 
@@ -123,8 +125,21 @@ export async function simulate(
   if (response.resultType === 'error') {
     throw new Error(`the simulator refused ${describe()}: ${JSON.stringify(response.errors)}`);
   }
-  if (response.resultType !== 'single') throw new Error(`expected one resource for ${describe()}`);
-  const { result } = response;
+  // "*" for an action whose resource types are all optional (PutMetricData without a dataset): a wildcard answer, with
+  // the statements that matched (none when the request is refused implicitly).
+  if (
+    response.resultType === 'wildcard' &&
+    response.results.length === 0 &&
+    response.overallResult !== 'Allowed'
+  ) {
+    return { result: response.overallResult as Decision['result'], allowedBy: [], deniedBy: [] };
+  }
+  const wildcard =
+    response.resultType === 'wildcard' && response.results.length === 1 ? response.results[0] : undefined;
+  if (response.resultType !== 'single' && !wildcard)
+    throw new Error(`expected one resource for ${describe()}`);
+  const result =
+    response.resultType === 'single' ? response.result : (wildcard as NonNullable<typeof wildcard>);
   if (result.ignoredContextKeys && result.ignoredContextKeys.length > 0) {
     throw new Error(`context keys not valid for ${describe()}: ${result.ignoredContextKeys.join(', ')}`);
   }
@@ -379,7 +394,7 @@ export function instanceChecks(
 // ---------------------------------------------------------------- calls as they went over the wire
 
 export interface AwsCall {
-  service: 'ec2' | 'ssm' | 'dynamodb';
+  service: 'ec2' | 'ssm' | 'dynamodb' | 'cloudwatch';
   action: string;
   region: string;
   /** EC2: the Query form. */
@@ -507,6 +522,8 @@ function ssmCallChecks(call: AwsCall, deployment: Deployment): AuthorizationRequ
 }
 
 export const COORDINATION_TABLE = 'runner-scaler';
+/** The namespace of the example pools files' metrics. */
+export const METRICS_NAMESPACE = 'RunnerScaler';
 
 /** The partition key (`pk`) a DynamoDB call names: in its Key, its Item, or its key condition's value. */
 function leadingKey(body: Record<string, unknown>): string | undefined {
@@ -534,8 +551,24 @@ export function dynamoDbCallChecks(call: AwsCall, deployment: Deployment): Autho
   ];
 }
 
+/**
+ * CloudWatch authorizes PutMetricData against "*" (no resource unless the call names a dataset), with the namespace
+ * as cloudwatch:namespace.
+ */
+export function cloudWatchCallChecks(call: AwsCall): AuthorizationRequest[] {
+  const body = (call.json ?? {}) as { Namespace?: string };
+  return [
+    {
+      action: `cloudwatch:${call.action}`,
+      resource: '*',
+      ...(body.Namespace !== undefined ? { context: { 'cloudwatch:namespace': body.Namespace } } : {}),
+    },
+  ];
+}
+
 /** The permission checks AWS makes for one call the scaler sent. */
 export function authorizationRequests(call: AwsCall, deployment: Deployment): AuthorizationRequest[] {
   if (call.service === 'dynamodb') return dynamoDbCallChecks(call, deployment);
+  if (call.service === 'cloudwatch') return cloudWatchCallChecks(call);
   return call.service === 'ec2' ? ec2CallChecks(call, deployment) : ssmCallChecks(call, deployment);
 }

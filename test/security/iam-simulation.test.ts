@@ -26,6 +26,7 @@ import {
   instancePrincipal,
   launchChecks,
   list,
+  METRICS_NAMESPACE,
   NEW,
   parameterArn,
   putParameterChecks,
@@ -175,6 +176,11 @@ const scalerCalls: Scenario[] = [
       ...tagContext('aws:RequestTag', { [TAG_STALE_SINCE]: '2026-11-22T10:00:00.000Z' }),
     }),
   ),
+  scalerScenario('publish the run’s metrics in its namespace', {
+    action: 'cloudwatch:PutMetricData',
+    resource: '*',
+    context: { 'cloudwatch:namespace': METRICS_NAMESPACE },
+  }),
   ...['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'].map((action) =>
     scalerScenario(`coordination store: ${action} in the environment’s partition`, {
       action: `dynamodb:${action}`,
@@ -208,6 +214,12 @@ const asInstance = (request: AuthorizationRequest): AuthorizationRequest => ({
 
 /** Neighbours of the real calls that must be refused. */
 const refused: Scenario[] = [
+  scalerScenario('publish metrics in another namespace', {
+    action: 'cloudwatch:PutMetricData',
+    resource: '*',
+    context: { 'cloudwatch:namespace': 'Billing' },
+  }),
+  scalerScenario('read metrics back', { action: 'cloudwatch:GetMetricData', resource: '*' }),
   scalerScenario('coordination store: another environment’s items', {
     action: 'dynamodb:PutItem',
     resource: table(COORDINATION_TABLE),

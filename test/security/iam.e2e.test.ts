@@ -13,6 +13,7 @@ import {
   authorizationRequests,
   exampleDeployment,
   grantedActions,
+  METRICS_NAMESPACE,
   readPolicy,
   simulate,
   type AwsCall,
@@ -28,6 +29,7 @@ const POOLS = `
 environment: ${ENV}
 github: { organization: acme }
 coordination: { table: runner-scaler }
+metrics: { namespace: ${METRICS_NAMESPACE} }
 defaults:
   region: eu-west-1
   launchTemplate: runner-linux
@@ -241,6 +243,8 @@ describe('least privilege', () => {
     ).toEqual(expect.arrayContaining(['on-demand', 'spot']));
     expect(calls.some((c) => c.action === 'POST /orgs/{org}/actions/runners/registration-token')).toBe(true);
     expect(emulator.ec2.instances({ environment: 'other' }).every((i) => i.state === 'running')).toBe(true);
+    // Every run but the dry run published its metrics, in one call.
+    expect(emulator.cloudwatch.putCalls()).toBe(runs.filter(({ label }) => label !== 'dry run').length);
   });
 
   it('the action calls exactly the AWS actions its policy grants, apart from permissions checked inside calls', () => {
@@ -250,6 +254,7 @@ describe('least privilege', () => {
       sorted([...granted].filter((a) => !CHECKED_INSIDE_CALLS.has(a) && !LONG_RUNS_ONLY.has(a))),
     );
     expect(sorted(called)).toEqual([
+      'cloudwatch:PutMetricData',
       'dynamodb:DeleteItem',
       'dynamodb:PutItem',
       'dynamodb:Query',

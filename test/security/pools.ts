@@ -166,8 +166,17 @@ export function poolFields(at: 'pool' | 'defaults'): Field[] {
         fc.constantFrom(2.5, 2 ** 53 + 2, '10', false, null, []),
       ),
     },
-    { path: [...base, 'idleTimeout'], valid: durationArbitrary(0, Infinity), invalid: badDuration },
-    { path: [...base, 'bootTimeout'], valid: durationArbitrary(0, Infinity), invalid: badDuration },
+    // 0s is refused: no protection against GitHub's lagging busy flag, every instance dead at launch.
+    {
+      path: [...base, 'idleTimeout'],
+      valid: durationArbitrary(1_000, Infinity),
+      invalid: fc.oneof(badDuration, fc.constantFrom('0s', '0m')),
+    },
+    {
+      path: [...base, 'bootTimeout'],
+      valid: durationArbitrary(1_000, Infinity),
+      invalid: fc.oneof(badDuration, fc.constantFrom('0s', '0h')),
+    },
     {
       // At most the built-in maxLifetime (24h).
       path: [...base, 'minLifetime'],
@@ -175,13 +184,58 @@ export function poolFields(at: 'pool' | 'defaults'): Field[] {
       invalid: at === 'pool' ? fc.oneof(badDuration, fc.constantFrom('2d', '25h', '1441m')) : badDuration,
       alsoReportedAt: inPool('minLifetime'),
     },
-    { path: [...base, 'maxLifetime'], valid: durationArbitrary(0, Infinity), invalid: badDuration },
+    {
+      path: [...base, 'maxLifetime'],
+      valid: durationArbitrary(1_000, Infinity),
+      invalid: fc.oneof(badDuration, fc.constant('0d')),
+    },
+    { path: [...base, 'capacityTimeout'], valid: durationArbitrary(0, Infinity), invalid: badDuration },
     {
       path: [...base, 'repositories'],
       valid: fc.array(fc.stringMatching(/^[A-Za-z0-9_.-]{1,20}\/[A-Za-z0-9_.-]{1,20}$/), { maxLength: 5 }),
       invalid: fc.oneof(fc.constantFrom(['acme'], ['a/b/c'], ['/b'], [''], 'acme/app', [1], ['acme app/x'])),
     },
   ];
+  const window = fc.record({
+    days: fc.constantFrom('mon-fri', 'sat,sun', 'fri-mon', 'wed'),
+    hours: fc.constantFrom('08:00-18:00', '8-18', '22:00-06:00', '00:00-24:00'),
+    min: fc.integer({ min: 0, max: 10 }),
+  });
+  fields.push({
+    path: [...base, 'schedule'],
+    valid: fc.record({
+      timeZone: fc.constantFrom('UTC', 'Europe/Berlin', 'America/New_York', 'asia/kolkata'),
+      windows: fc.array(
+        fc.oneof(
+          window,
+          fc.record({
+            cron: fc.constantFrom('* 8-17 * * mon-fri', '*/5 * * * *'),
+            min: fc.integer({ min: 0, max: 10 }),
+          }),
+        ),
+        { minLength: 1, maxLength: 4 },
+      ),
+    }),
+    invalid: fc.oneof(
+      fc.constantFrom(
+        'mon-fri 08:00-18:00',
+        { timeZone: 'Mars/Olympus', windows: [{ days: 'mon', min: 1 }] },
+        { timeZone: 'CEST+2', windows: [{ days: 'mon', min: 1 }] },
+        { timeZone: 'UTC', windows: [] },
+        { timeZone: 'UTC', windows: [{ days: 'funday', min: 1 }] },
+        { timeZone: 'UTC', windows: [{ hours: '25:00-26:00', min: 1 }] },
+        { timeZone: 'UTC', windows: [{ hours: '08:00-08:00', min: 1 }] },
+        { timeZone: 'UTC', windows: [{ cron: '* * *', min: 1 }] },
+        { timeZone: 'UTC', windows: [{ cron: '61 * * * *', min: 1 }] },
+        { timeZone: 'UTC', windows: [{ cron: '* * * * *', days: 'mon', min: 1 }] },
+        { timeZone: 'UTC', windows: [{ min: 1 }] },
+        { timeZone: 'UTC', windows: [{ days: 'mon', min: -1 }] },
+        { windows: [{ days: 'mon', min: 1 }] },
+      ),
+      ...(at === 'pool' ? [fc.constant({ timeZone: 'UTC', windows: [{ days: 'mon', min: 11 }] })] : []),
+    ),
+    alsoReportedAt: inPool('schedule'),
+  });
   if (at === 'pool') {
     fields.push({
       path: [...base, 'labels'],
@@ -203,6 +257,30 @@ export function poolFields(at: 'pool' | 'defaults'): Field[] {
 export const FIELDS: Field[] = [
   ...poolFields('pool'),
   ...poolFields('defaults'),
+  {
+    path: ['metrics'],
+    valid: fc.record(
+      {
+        namespace: fc.stringMatching(/^[A-Za-z][A-Za-z0-9._/#: -]{0,40}$/),
+        region: fc.constantFrom('eu-west-1', 'us-east-1'),
+      },
+      { requiredKeys: ['namespace'] },
+    ),
+    invalid: fc.oneof(
+      fc.constantFrom(
+        'RunnerScaler',
+        {},
+        { namespace: 'AWS/EC2' },
+        { namespace: '' },
+        { namespace: '   ' },
+        { namespace: 'ü' },
+        { namespace: 'x'.repeat(256) },
+        { namespace: 'RunnerScaler', region: 'eu-west-1a' },
+        { namespace: 'RunnerScaler', extra: 1 },
+      ),
+      notString.filter((v) => v !== null && typeof v !== 'object'),
+    ),
+  },
   {
     path: ['environment'],
     valid: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig, parseDuration } from '../../src/config.js';
+import { parseConfig, parseDuration, validateConfig } from '../../src/config.js';
 
 const base = `
 environment: acme-ci
@@ -81,6 +81,7 @@ pools:
       bootTimeoutMs: 900_000,
       minLifetimeMs: 60_000,
       maxLifetimeMs: 43_200_000,
+      capacityTimeoutMs: 1_800_000,
       repositories: ['acme/app', 'acme/ml'],
     });
   });
@@ -188,4 +189,176 @@ describe('parseDuration', () => {
     ['-1m', undefined],
     ['', undefined],
   ])('%s → %s', (text, ms) => expect(parseDuration(text)).toBe(ms));
+});
+
+describe('validation in one pass', () => {
+  const errorOf = (yaml: string) => {
+    try {
+      validateConfig(yaml, 'f.yml');
+    } catch (error) {
+      return (error as Error).message;
+    }
+    throw new Error('accepted');
+  };
+
+  it('reports type errors and cross-field errors of every pool at once, in file order', () => {
+    const message = errorOf(
+      `${base}    max: ten\n    min: 3\n  arm:\n    labels: [arm]\n    min: 5\n    max: 2\n    minLifetime: 3h\n    maxLifetime: 2h\n`,
+    );
+    const lines = message.split('\n').slice(1);
+    expect(lines).toEqual([
+      expect.stringMatching(/^ {2}pools\.linux\.max: .*expected number.*got "ten"/),
+      '  pools.arm.min: expected at most max (2), got 5',
+      '  pools.arm.minLifetime: expected at most maxLifetime (2h), got "3h"',
+    ]);
+  });
+
+  it('echoes durations from defaults as written, not in milliseconds', () => {
+    const message = errorOf(
+      base.replace('  region: eu-west-1', '  region: eu-west-1\n  minLifetime: 2h\n  maxLifetime: 90m'),
+    );
+    expect(message).toContain('defaults.minLifetime: expected at most maxLifetime (90m), got "2h"');
+    expect(message).not.toMatch(/7200000/);
+  });
+
+  it.each([
+    ['bootTimeout: 15', /pools\.linux\.bootTimeout: expected a duration.*got 15; write 15m for minutes/],
+    ['idleTimeout: 300000', /got 300000; write 5m if 300000 meant milliseconds/],
+    ['idleTimeout: 5 minutes', /got "5 minutes"; write 5m$/m],
+    ['maxLifetime: 1.5h', /got "1\.5h"; write 90m$/m],
+    ['bootTimeout: PT15M', /got "PT15M"; write 15m$/m],
+    ['max: "10"', /pools\.linux\.max: .*got "10"; write 10 without quotes/],
+    ['market: Spot', /pools\.linux\.market: .*got "Spot"; write spot$/m],
+    ['registration: JIT', /got "JIT"; write jit$/m],
+    [
+      'region: eu-west-1a',
+      /got "eu-west-1a"; eu-west-1a is an availability zone: write its region eu-west-1/,
+    ],
+    [
+      'instanceTypes: m7i.large, m6i.large',
+      /got "m7i\.large, m6i\.large"; write a list: \[m7i\.large, m6i\.large\]/,
+    ],
+    [
+      'repositories: [app]',
+      /pools\.linux\.repositories\.0: expected owner\/name, got "app"; write <owner>\/app/,
+    ],
+    [
+      'instanceType: [m7i.large]',
+      /pools\.linux\.instanceType: unknown key, .*; did you mean instanceTypes\?/,
+    ],
+    ['boot_timeout: 15m', /pools\.linux\.boot_timeout: unknown key.*; did you mean bootTimeout\?/],
+  ])('hints at what to write: %s', (line, message) => {
+    expect(errorOf(`${base}    ${line}\n`)).toMatch(message);
+  });
+
+  it('says "an environment name"', () => {
+    expect(errorOf(base.replace('acme-ci', '"-x"'))).toMatch(/environment: expected an environment name/);
+  });
+
+  it.each([
+    ['idleTimeout: 0s', /pools\.linux\.idleTimeout: expected more than 0s: .*busy flag/],
+    ['bootTimeout: 0m', /pools\.linux\.bootTimeout: expected more than 0s: .*boot/],
+    ['maxLifetime: 0h', /pools\.linux\.maxLifetime: expected more than 0s/],
+  ])('refuses %s', (line, message) => {
+    expect(errorOf(`${base}    ${line}\n`)).toMatch(message);
+  });
+
+  it('refuses pool names that differ only in case', () => {
+    expect(errorOf(`${base}  Linux:\n    labels: [linux, arm]\n`)).toMatch(
+      /pools\.Linux: expected a pool name that differs from linux in more than letter case: .*got "Linux"/,
+    );
+  });
+
+  it('warns about what works, but not the way it reads, once per value', () => {
+    const { warnings } = validateConfig(
+      `${base}    max: 0\n  second:\n    labels: [X64, linux, self-hosted]\n  third:\n    labels: [gpu, gpu]\n`.replace(
+        '  launchTemplate: runner-linux',
+        '  launchTemplate: runner-linux\n  idleTimeout: 30s',
+      ),
+      'f.yml',
+    );
+    expect(warnings).toEqual([
+      expect.stringMatching(/^defaults\.idleTimeout: 30s is shorter than GitHub's busy flag/),
+      expect.stringMatching(/^pools\.linux\.max: max 0: the pool never launches/),
+      expect.stringMatching(/^pools\.second\.labels: self-hosted is implied/),
+      expect.stringMatching(/^pools\.third\.labels: gpu is listed twice/),
+    ]);
+    const same = validateConfig(`${base}  other:\n    labels: [X64, Linux]\n`, 'f.yml').warnings;
+    expect(same).toEqual([
+      "pools.other.labels: the same labels as pool linux: queued jobs always go to linux (the first in the file); other launches only for its min and for runs that name it (input 'pool')",
+    ]);
+  });
+
+  it('lists at most 50 problems and counts the rest', () => {
+    const pools = Array.from({ length: 60 }, (_, i) => `  p${i}:\n    labels: [l${i}]\n    max: x\n`).join(
+      '',
+    );
+    const message = errorOf(base.replace(/pools:[^]*$/, `pools:\n${pools}`));
+    expect(message.split('\n')).toHaveLength(52);
+    expect(message).toMatch(/\.\.\. and 10 more$/);
+  });
+});
+
+describe('schedules and metrics', () => {
+  it('reads a schedule and metrics', () => {
+    const config = parseConfig(
+      `${base}    max: 8
+    schedule:
+      timeZone: europe/berlin
+      windows:
+        - { days: mon-fri, hours: "08:00-18:00", min: 4 }
+        - { cron: "* 9-11 * * sat", min: 1 }
+metrics: { namespace: RunnerScaler }
+`,
+      'f.yml',
+    );
+    expect(config.metrics).toEqual({ namespace: 'RunnerScaler', region: 'eu-west-1' });
+    const schedule = config.pools[0]?.schedule;
+    expect(schedule?.timeZone).toBe('Europe/Berlin');
+    expect(schedule?.windows[0]).toEqual({
+      days: [1, 2, 3, 4, 5],
+      hours: { start: 480, end: 1080 },
+      min: 4,
+      text: 'mon-fri 08:00-18:00',
+    });
+    expect(schedule?.windows[1]).toMatchObject({ min: 1, text: 'cron "* 9-11 * * sat"' });
+  });
+
+  it.each([
+    [
+      'timeZone: Berlin',
+      /schedule\.timeZone: expected an IANA time zone such as Europe\/Berlin or UTC, got "Berlin"/,
+    ],
+    [
+      'windows: [{ days: weekdays, min: 2 }]',
+      /schedule\.windows\.0\.days: expected days such as mon-fri.*got "weekdays"/,
+    ],
+    [
+      'windows: [{ hours: "8-25", min: 2 }]',
+      /schedule\.windows\.0\.hours: expected hours such as 08:00-18:00.*got "8-25"/,
+    ],
+    ['windows: [{ cron: "* * * *", min: 2 }]', /schedule\.windows\.0\.cron: expected five cron fields/],
+    [
+      'windows: [{ cron: "* 25 * * *", min: 2 }]',
+      /schedule\.windows\.0\.cron: expected a cron expression .*\("25" is not in 0-23\), got "\* 25 \* \* \*"/,
+    ],
+    ['windows: [{ days: mon, min: 20 }]', /schedule\.windows\.0\.min: expected at most max \(10\), got 20/],
+    ['windows: [{ min: 2 }]', /schedule\.windows\.0: expected either cron, or days and\/or hours/],
+  ])('refuses a bad schedule: %s', (line, message) => {
+    const schedule = line.startsWith('timeZone')
+      ? `{ ${line}, windows: [{ days: mon, min: 1 }] }`
+      : `{ timeZone: UTC, ${line} }`;
+    expect(() => parseConfig(`${base}    schedule: ${schedule}\n`, 'f.yml')).toThrow(message);
+  });
+
+  it.each([
+    ['{ namespace: AWS/EC2 }', /metrics\.namespace: expected a CloudWatch namespace/],
+    [
+      '{ namespace: RunnerScaler, dimensions: [Pool] }',
+      /metrics\.dimensions: unknown key, expected one of namespace, region/,
+    ],
+    ['RunnerScaler', /metrics: .*expected object.*got "RunnerScaler"/],
+  ])('refuses bad metrics: %s', (value, message) => {
+    expect(() => parseConfig(`${base}metrics: ${value}\n`, 'f.yml')).toThrow(message);
+  });
 });

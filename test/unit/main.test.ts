@@ -171,3 +171,29 @@ describe('inputs', () => {
     expect(() => readSettings()).toThrow(/give one way to authenticate, not both/);
   });
 });
+
+describe('the summary’s links and the pools file’s warnings', () => {
+  it('links the README of the action’s own release, when the runner names it', () => {
+    setInputs({ mode: 'reconcile', 'github-token': 'ghp_abc' });
+    Object.assign(process.env, { GITHUB_ACTION_REPOSITORY: 'acme/runner-scaler', GITHUB_ACTION_REF: 'v1' });
+    expect(readSettings().docsUrl).toBe('https://github.com/acme/runner-scaler/blob/v1/README.md');
+    // A local action (uses: ./) has neither: the summary names the README row instead.
+    Object.assign(process.env, { GITHUB_ACTION_REPOSITORY: '', GITHUB_ACTION_REF: '' });
+    expect(readSettings().docsUrl).toBeUndefined();
+  });
+
+  it('a pools file warning is an annotation, and the run goes on', async () => {
+    writeFileSync(
+      path.join(dir, 'runner-scaler.yml'),
+      validPools.replace('labels: [linux]', 'labels: [linux, self-hosted]'),
+    );
+    setInputs({ config: 'runner-scaler.yml', mode: 'reconcile', 'github-token': 'ghp_x' });
+    process.env.AWS_MAX_ATTEMPTS = '1';
+    process.chdir(dir);
+    await run();
+    expect(stdout).toMatch(
+      /::warning::pools file runner-scaler\.yml: pools\.linux\.labels: self-hosted is implied/,
+    );
+    expect(requests.length).toBeGreaterThan(0);
+  });
+});
