@@ -36,9 +36,18 @@ const MODES: readonly Mode[] = ['scale-up', 'scale-down', 'reconcile', 'drain'];
 /** A GitHub id: a whole number from 1, at most 16 digits (safe as a JavaScript number). */
 const POSITIVE_ID = /^[1-9]\d{0,15}$/;
 
+/** The value as an error may show it: shortened, and never a secret input's value (whatever input it came in). */
+function shown(value: string): string {
+  const secrets = ['github-token', 'github-app-private-key']
+    .flatMap((name) => [core.getInput(name), ...core.getInput(name).split(/\r?\n|\\n/)])
+    .map((secret) => secret.trim())
+    .filter((secret) => secret.length >= 8);
+  const redacted = secrets.reduce((text, secret) => text.split(secret).join('***'), value);
+  return redacted.length > 60 ? `${redacted.slice(0, 57)}...` : redacted;
+}
+
 function bad(input: string, value: string, expected: string): InputError {
-  const shown = value.length > 60 ? `${value.slice(0, 57)}...` : value;
-  return new InputError(`input '${input}': got ${JSON.stringify(shown)}, expected ${expected}`);
+  return new InputError(`input '${input}': got ${JSON.stringify(shown(value))}, expected ${expected}`);
 }
 
 function readBoolean(name: string): boolean {

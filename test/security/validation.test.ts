@@ -115,6 +115,12 @@ describe('a validation error fails the run before any API call', () => {
         /pools\.linux\.instanceTypes\.0: expected an EC2 instance type such as m7i\.large, got "m7i large"/,
     },
     {
+      name: 'another input holding the token: the error shows neither',
+      inputs: { 'github-token': TOKEN, mode: 'scale-up', pool: 'linux', count: '1', 'unique-label': TOKEN },
+      pools: stringify(baseFile()),
+      message: /^input 'unique-label': got "\*\*\*", expected true or false$/,
+    },
+    {
       name: 'an alias bomb',
       inputs: { ...token, mode: 'reconcile' },
       pools:
