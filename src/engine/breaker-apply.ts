@@ -82,10 +82,13 @@ async function applyBreaker(
 }
 
 export async function applyBreakers(plan: Plan, removed: Outcome[], ctx: ApplyContext): Promise<Outcome[]> {
-  const actions = plan.actions.filter((a): a is BreakerAction => a.kind === 'breaker');
-  if (actions.length === 0) return [];
   const terminated = new Set(
     removed.filter((o) => o.action === 'terminate' && o.status === 'done').map((o) => o.target),
+  );
+  // Nothing to write when no counted instance was really terminated and nothing booted.
+  const actions = plan.actions.filter(
+    (a): a is BreakerAction =>
+      a.kind === 'breaker' && (a.booted || a.failedBoots.some((id) => terminated.has(id))),
   );
   return Promise.all(actions.map((a) => applyBreaker(a, terminated, ctx)));
 }
