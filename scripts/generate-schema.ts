@@ -42,6 +42,8 @@ const POOL_FIELD_DESCRIPTIONS: Record<string, string> = {
   maxLifetime: 'Idle runners older than this are replaced (default 24h).',
   repositories:
     'owner/name of the repositories whose queued jobs this pool serves (polling and workflow_run).',
+  scaleSet:
+    'Pools only: make the pool a GitHub runner scale set (true: named <environment>-<pool>; or the name), served within seconds by mode listen. Needs registration jit.',
 };
 
 const TOP_DESCRIPTIONS: Record<string, string> = {

@@ -100,7 +100,18 @@ const poolFields = {
   repositories: z.array(repository),
 };
 
-const poolSchema = z.strictObject(poolFields).partial();
+/** A runner scale set name: `true` names it `<environment>-<pool>`. */
+const scaleSet = z.union([
+  z.boolean(),
+  z
+    .string()
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/,
+      "expected true, false or a scale set name of 1-100 letters, digits, '-', '_' or '.'",
+    ),
+]);
+
+const poolSchema = z.strictObject({ ...poolFields, scaleSet }).partial();
 const defaultsSchema = z.strictObject(poolFields).omit({ labels: true }).partial();
 
 /** DynamoDB table names: 3-255 letters, digits, '_', '-' or '.'. */
@@ -180,6 +191,7 @@ function describeValue(value: unknown): string {
 }
 
 const POOL_KEYS = Object.keys(poolFields);
+const POOL_ONLY_KEYS = ['scaleSet'];
 const LAUNCH_TEMPLATE_KEYS = ['id', 'name', 'version'];
 
 /** The keys allowed where an unknown key was found, for the error message. */
@@ -190,7 +202,7 @@ function allowedKeys(path: PropertyKey[]): string[] {
     return ['organization', 'repository', 'runnerGroupId', 'runnerGroup'];
   if (first === 'coordination' && path.length === 1) return ['table', 'region'];
   if (first === 'defaults' && path.length === 1) return POOL_KEYS.filter((key) => key !== 'labels');
-  if (first === 'pools' && path.length === 2) return POOL_KEYS;
+  if (first === 'pools' && path.length === 2) return [...POOL_KEYS, ...POOL_ONLY_KEYS];
   if (
     (first === 'defaults' && second === 'launchTemplate') ||
     (first === 'pools' && third === 'launchTemplate')
@@ -244,6 +256,26 @@ function resolveTemplate(value: z.infer<typeof launchTemplate>): PoolConfig['lau
   return { id: value.id, name: value.name, version: String(value.version ?? '$Default') };
 }
 
+/** Scale set names are unique in a runner group: two pools cannot share one. */
+function checkScaleSetNames(
+  pools: PoolConfig[],
+  problem: (path: (string | number)[], message: string, input: unknown) => void,
+): void {
+  const owner = new Map<string, string>();
+  for (const pool of pools) {
+    if (!pool.scaleSet) continue;
+    const key = pool.scaleSet.name.toLowerCase();
+    const other = owner.get(key);
+    if (other) {
+      problem(
+        ['pools', pool.name, 'scaleSet'],
+        `expected a scale set name of its own (pool ${other} uses it)`,
+        pool.scaleSet.name,
+      );
+    } else owner.set(key, pool.name);
+  }
+}
+
 /** Parses and validates the pools file; throws ConfigError naming the path and the bad value. */
 export function parseConfig(text: string, source: string): Config {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
@@ -289,6 +321,13 @@ export function parseConfig(text: string, source: string): Config {
     }
     if (merged.min > merged.max)
       problem([...path, 'min'], `expected at most max (${merged.max})`, merged.min);
+    if (raw.scaleSet && merged.registration !== 'jit') {
+      problem(
+        [...path, 'scaleSet'],
+        "expected registration 'jit' for a scale-set pool (its runners register through the scale set)",
+        raw.scaleSet,
+      );
+    }
     if (merged.minLifetime > merged.maxLifetime) {
       problem(
         [...path, 'minLifetime'],
@@ -314,8 +353,12 @@ export function parseConfig(text: string, source: string): Config {
       minLifetimeMs: merged.minLifetime,
       maxLifetimeMs: merged.maxLifetime,
       repositories: merged.repositories,
+      ...(raw.scaleSet
+        ? { scaleSet: { name: raw.scaleSet === true ? `${file.environment}-${poolName}` : raw.scaleSet } }
+        : {}),
     };
   });
+  checkScaleSetNames(pools, problem);
   if (issues.length > 0) throw new ConfigError(formatIssues(source, issues));
 
   const { organization, repository: repo } = file.github;
