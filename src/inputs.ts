@@ -2,14 +2,14 @@
 import * as core from '@actions/core';
 import { createPrivateKey } from 'node:crypto';
 import path from 'node:path';
-import type { Mode } from './types.js';
+import type { RunMode } from './types.js';
 
 export type GitHubAuthSettings =
   | { kind: 'token'; token: string }
   | { kind: 'app'; appId: string; privateKey: string; installationId?: number };
 
 export interface Settings {
-  mode: Mode;
+  mode: RunMode;
   /** Absolute path of the pools file. */
   configPath: string;
   /** Limit the run to this pool. */
@@ -23,6 +23,8 @@ export interface Settings {
   apiUrl: string;
   /** Web root runners register with in token mode (GITHUB_SERVER_URL). */
   serverUrl: string;
+  /** listen: stop listening after this many minutes (the deadline). */
+  listenMinutes: number;
   run: { id: string; attempt: string; eventName: string; eventPath?: string; repository: string };
 }
 
@@ -30,7 +32,11 @@ export class InputError extends Error {
   override name = 'InputError';
 }
 
-const MODES: readonly Mode[] = ['scale-up', 'scale-down', 'reconcile', 'drain'];
+const MODES: readonly RunMode[] = ['scale-up', 'scale-down', 'reconcile', 'drain', 'listen'];
+/** The listener's default deadline: under the 360 minutes a GitHub-hosted job may run. */
+export const DEFAULT_LISTEN_MINUTES = 330;
+/** A self-hosted job may run 5 days. */
+const MAX_LISTEN_MINUTES = 7200;
 /** A GitHub id: a whole number from 1, at most 16 digits (safe as a JavaScript number). */
 const POSITIVE_ID = /^[1-9]\d{0,15}$/;
 
@@ -109,10 +115,22 @@ function readAuth(): GitHubAuthSettings {
   return { kind: 'token', token };
 }
 
+/** `listen-minutes`: only with mode listen; minutes (decimals allowed), above 0 and at most 5 days. */
+function readListenMinutes(mode: RunMode): number {
+  const text = core.getInput('listen-minutes').trim();
+  if (!text) return DEFAULT_LISTEN_MINUTES;
+  const expected = `a number of minutes above 0 and at most ${MAX_LISTEN_MINUTES} (5 days, the self-hosted job limit)`;
+  if (!/^\d{1,5}(\.\d{1,3})?$/.test(text)) throw bad('listen-minutes', text, expected);
+  const minutes = Number(text);
+  if (minutes <= 0 || minutes > MAX_LISTEN_MINUTES) throw bad('listen-minutes', text, expected);
+  if (mode !== 'listen') throw bad('listen-minutes', text, "nothing unless mode is 'listen'");
+  return minutes;
+}
+
 export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   maskSecretInputs();
   const mode = core.getInput('mode', { required: true }).trim();
-  if (!MODES.includes(mode as Mode)) throw bad('mode', mode, MODES.join(', '));
+  if (!MODES.includes(mode as RunMode)) throw bad('mode', mode, MODES.join(', '));
 
   const pool = core.getInput('pool').trim() || undefined;
   if (pool !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/.test(pool)) {
@@ -134,6 +152,13 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     throw new InputError("input 'unique-label': only with mode 'scale-up' and a 'count'");
   }
 
+  const listenMinutes = readListenMinutes(mode as RunMode);
+  if (mode === 'listen' && readBoolean('dry-run')) {
+    throw new InputError(
+      "input 'dry-run': not with mode 'listen' (a listener holds the scale sets' sessions; a dry run would keep them from the real one)",
+    );
+  }
+
   const configInput = core.getInput('config').trim() || '.github/runner-scaler.yml';
   const workspace = env.GITHUB_WORKSPACE || process.cwd();
 
@@ -141,7 +166,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   if (!/^https?:\/\//.test(apiUrl)) throw bad('GITHUB_API_URL', apiUrl, 'an http(s) URL');
 
   return {
-    mode: mode as Mode,
+    mode: mode as RunMode,
     configPath: path.resolve(workspace, configInput),
     pool,
     count,
@@ -150,6 +175,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     auth: readAuth(),
     apiUrl,
     serverUrl: (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, ''),
+    listenMinutes,
     run: {
       id: env.GITHUB_RUN_ID || 'local',
       attempt: env.GITHUB_RUN_ATTEMPT || '1',
