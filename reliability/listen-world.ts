@@ -5,7 +5,12 @@ import type { ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { TAG_ENVIRONMENT, TAG_POOL } from '../src/contract.js';
 import { runAction, type ActionRun } from '../emulator/run-action.js';
-import { startEmulator, type Emulator, type EmulatorOptions, type ScaleSetOptions } from '../emulator/index.js';
+import {
+  startEmulator,
+  type Emulator,
+  type EmulatorOptions,
+  type ScaleSetOptions,
+} from '../emulator/index.js';
 
 export const LISTEN_ENV = 'lst';
 export const ORG = 'acme';
@@ -22,7 +27,17 @@ export interface ListenStageOptions {
   emulator?: EmulatorOptions;
   /** The bundle to run; default dist/index.js. */
   action?: string;
+  /** The listeners' periods (RUNNER_SCALER_LISTEN_TIMINGS); default the production ones. */
+  timings?: Record<string, number>;
 }
+
+/** Periods that let a scenario show in seconds what takes minutes in production. */
+export const FAST_TIMINGS = {
+  reconcileEveryMs: 2_000,
+  heartbeatEveryMs: 1_000,
+  staleAfterMs: 3_000,
+  conflictMaxMs: 500,
+};
 
 export interface RunningListener {
   /** Resolves when the process ended. */
@@ -77,7 +92,8 @@ ${extra}`;
 function liveCount(emulator: Emulator): number {
   let n = 0;
   for (const instance of emulator.state.instances.values()) {
-    if (instance.tags.get(TAG_ENVIRONMENT) !== LISTEN_ENV || instance.tags.get(TAG_POOL) !== 'linux') continue;
+    if (instance.tags.get(TAG_ENVIRONMENT) !== LISTEN_ENV || instance.tags.get(TAG_POOL) !== 'linux')
+      continue;
     if (instance.state !== 'shutting-down' && instance.state !== 'terminated') n += 1;
   }
   return n;
@@ -114,7 +130,12 @@ export async function listenStage(options: ListenStageOptions = {}): Promise<Lis
     peak = Math.max(peak, liveCount(emulator));
   });
   let runIds = 9000;
-  const start = (mode: string, inputs: Record<string, string>, runId?: number, env?: Record<string, string>) => {
+  const start = (
+    mode: string,
+    inputs: Record<string, string>,
+    runId?: number,
+    env?: Record<string, string>,
+  ) => {
     let child: ChildProcess | undefined;
     const pending: NodeJS.Signals[] = [];
     const done = runAction({
@@ -143,7 +164,11 @@ export async function listenStage(options: ListenStageOptions = {}): Promise<Lis
     emulator,
     pools,
     max,
-    listen: (o = {}) => start('listen', { 'listen-minutes': String(o.minutes ?? 30) }, o.runId, o.env),
+    listen: (o = {}) =>
+      start('listen', { 'listen-minutes': String(o.minutes ?? 30) }, o.runId, {
+        ...(options.timings ? { RUNNER_SCALER_LISTEN_TIMINGS: JSON.stringify(options.timings) } : {}),
+        ...o.env,
+      }),
     run: (mode, inputs = {}, runId) => start(mode, inputs, runId).done,
     queue(count, durationMs = 2 * MIN, repository = 'acme/unlisted') {
       return emulator.github.queueRun({ repository, jobs: [{ labels: LINUX, durationMs }], count }).jobIds;

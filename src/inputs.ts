@@ -25,7 +25,44 @@ export interface Settings {
   serverUrl: string;
   /** listen: stop listening after this many minutes (the deadline). */
   listenMinutes: number;
+  /** listen: shorter periods for the emulator (demo, tests, benchmark); production uses the defaults. */
+  listenTimings: ListenTimings;
   run: { id: string; attempt: string; eventName: string; eventPath?: string; repository: string };
+}
+
+/** The listener's periods in ms (see src/listen/listener.ts for the defaults). */
+export interface ListenTimings {
+  reconcileEveryMs?: number;
+  heartbeatEveryMs?: number;
+  staleAfterMs?: number;
+  conflictMaxMs?: number;
+}
+
+const LISTEN_TIMING_KEYS = ['reconcileEveryMs', 'heartbeatEveryMs', 'staleAfterMs', 'conflictMaxMs'] as const;
+
+/**
+ * RUNNER_SCALER_LISTEN_TIMINGS: JSON of shorter listener periods, so that the emulator can show in seconds
+ * what takes minutes (a stuck statistic judged, a reconcile's second sighting).
+ */
+function readListenTimings(env: NodeJS.ProcessEnv): ListenTimings {
+  const text = env.RUNNER_SCALER_LISTEN_TIMINGS?.trim();
+  if (!text) return {};
+  const expected = `JSON with some of ${LISTEN_TIMING_KEYS.join(', ')} as whole milliseconds from 10`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw bad('RUNNER_SCALER_LISTEN_TIMINGS', text, expected);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw bad('RUNNER_SCALER_LISTEN_TIMINGS', text, expected);
+  const timings: ListenTimings = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!(LISTEN_TIMING_KEYS as readonly string[]).includes(key) || !Number.isInteger(value) || value < 10)
+      throw bad('RUNNER_SCALER_LISTEN_TIMINGS', text, expected);
+    timings[key as keyof ListenTimings] = value as number;
+  }
+  return timings;
 }
 
 export class InputError extends Error {
@@ -176,6 +213,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     apiUrl,
     serverUrl: (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, ''),
     listenMinutes,
+    listenTimings: readListenTimings(env),
     run: {
       id: env.GITHUB_RUN_ID || 'local',
       attempt: env.GITHUB_RUN_ATTEMPT || '1',

@@ -303,6 +303,7 @@ async function listenMode(
       deadline,
       stop: stop.signal,
       stopReason: stop.reason,
+      timings: settings.listenTimings,
     });
     core.setOutput('launched', launched);
     core.info(markdown);

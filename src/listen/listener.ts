@@ -53,7 +53,7 @@ export interface ListenResult {
   /** Each pool's last statistics and phantoms. */
   demand: Map<string, DemandState>;
   scaler: Scaler;
-  /** Why it stopped early, when another listener made it unnecessary. */
+  /** Why it did not listen at all: another listener already waits to take over. */
   yielded?: string;
   /** Decisions in flight that had not finished when it stopped. */
   unsettled: boolean;
@@ -69,7 +69,6 @@ interface Live {
   held: Set<string>;
   scaler: Scaler;
   id: string;
-  startedAt: number;
   notes: Map<string, string>;
 }
 
@@ -155,35 +154,20 @@ async function heartbeat(live: Live): Promise<void> {
 }
 
 /**
- * A listener without a session gives way when another one is proven alive (it wrote a heartbeat after this
- * one started: not a crashed one's last) and stays on past the next handover.
+ * One listener listens and one waits to take over (a hot standby, and the next one at a handover): a third
+ * is not needed. Listeners started at once both stay (one of them waits).
  */
-async function shouldYield(live: Live): Promise<string | undefined> {
-  if (!live.deps.registry || live.held.size > 0) return undefined;
-  const records = await live.deps.registry.list().catch(() => []);
-  const other = records.find(
-    (r) =>
-      r.id !== live.id &&
-      r.state === 'listening' &&
-      r.heartbeat.getTime() > live.startedAt &&
-      r.deadline.getTime() > live.deps.deadline.getTime(),
-  );
-  return (
-    other &&
-    `listener ${other.holder} listens until ${other.deadline.toISOString()}, after this one's deadline`
-  );
-}
-
-/** Another listener started already and waits to take over: this one is not needed. */
 async function successorWaiting(live: Live): Promise<string | undefined> {
   const records = (await live.deps.registry?.list().catch(() => [])) ?? [];
-  const fresh = records.find(
-    (r) => r.id !== live.id && r.state === 'waiting' && live.now() - r.heartbeat.getTime() < 60_000,
-  );
-  return fresh && `listener ${fresh.holder} is already waiting to take over`;
+  const fresh = records.filter((r) => r.id !== live.id && live.now() - r.heartbeat.getTime() < 60_000);
+  const waiting = fresh.find((r) => r.state === 'waiting');
+  const listening = fresh.find((r) => r.state === 'listening');
+  return waiting && listening
+    ? `listener ${listening.holder} listens and ${waiting.holder} already waits to take over`
+    : undefined;
 }
 
-async function periodic(live: Live, stop: AbortSignal, yieldTo: AbortController): Promise<void> {
+async function periodic(live: Live, stop: AbortSignal): Promise<void> {
   const { deps } = live;
   const ticks = async (ms: number, tick: () => Promise<void>) => {
     try {
@@ -197,14 +181,7 @@ async function periodic(live: Live, stop: AbortSignal, yieldTo: AbortController)
     ticks(deps.reconcileEveryMs ?? 180_000, async () => {
       if (live.held.size > 0) live.scaler.request('reconcile');
     }),
-    ticks(deps.heartbeatEveryMs ?? 30_000, async () => {
-      await heartbeat(live);
-      const why = await shouldYield(live);
-      if (why) {
-        deps.log.info(`${why}: stopping`);
-        yieldTo.abort(why);
-      }
-    }),
+    ticks(deps.heartbeatEveryMs ?? 30_000, () => heartbeat(live)),
   ]);
 }
 
@@ -222,7 +199,6 @@ export async function listen(deps: ListenerDeps, stop: AbortSignal): Promise<Lis
     demand: new Map(),
     held: new Set(),
     id: `${deps.holder}-${startedAt.toString(36)}`.replace(/[^\w#./-]/g, '_'),
-    startedAt,
     notes: new Map(),
     scaler: undefined as unknown as Scaler,
   };
@@ -240,27 +216,23 @@ export async function listen(deps: ListenerDeps, stop: AbortSignal): Promise<Lis
   }
   await heartbeat(live);
   await deps.registry?.remove(REQUESTED_ID).catch(() => undefined);
-  const yieldTo = new AbortController();
-  const ended = AbortSignal.any([stop, yieldTo.signal]);
   const events = sessionEvents(live);
   const retry = deps.retry ?? DEFAULT_RETRY;
   await Promise.all([
     ...deps.pools.map((pool) =>
       listenToPool(
         { ...live.deps, pool, backend: deps.backends.get(pool.name) as ScaleSetBackend, retry, events },
-        ended,
+        stop,
       ),
     ),
-    periodic(live, ended, yieldTo),
+    periodic(live, stop),
   ]);
   const settled = await live.scaler.settle(deps.settleMs ?? 5_000);
   await deps.registry?.remove(live.id).catch(() => undefined);
-  const yielded = yieldTo.signal.aborted && !stop.aborted ? String(yieldTo.signal.reason) : undefined;
   return {
     metrics,
     demand: live.demand,
     scaler: live.scaler,
-    ...(yielded ? { yielded } : {}),
     unsettled: !settled,
     stoppedAt: now(),
   };

@@ -2,6 +2,8 @@
 // through its scale set), mode listen from start to summary, and the scheduler's watchdog check.
 import { hostname } from 'node:os';
 import type { GitHubAuth, GitHubLog } from '../github/client.js';
+import type { ListenTimings } from '../inputs.js';
+import { DEFAULT_RETRY } from './session.js';
 import { createScaleSetClient } from '../github/scaleset/client.js';
 import type { ScaleSetClient } from '../github/scaleset/types.js';
 import type { Config, Gateways, PoolConfig, RunnerBackend } from '../types.js';
@@ -88,6 +90,7 @@ export interface ListenModeOptions {
   deadline: Date;
   stop: AbortSignal;
   stopReason(): string;
+  timings?: ListenTimings;
 }
 
 export interface ListenModeResult {
@@ -115,6 +118,7 @@ export async function runListenMode(options: ListenModeOptions): Promise<ListenM
       ownerName: `${hostname()} ${options.holder}`.slice(0, 200),
       registrationUrl: options.registrationUrl,
       deadline: options.deadline,
+      ...timingOptions(options.timings ?? {}),
     },
     options.stop,
   );
@@ -130,6 +134,15 @@ export async function runListenMode(options: ListenModeOptions): Promise<ListenM
   });
   const launched = Object.values(result.metrics.pools).reduce((n, p) => n + p.instances, 0);
   return { result, markdown, launched };
+}
+
+function timingOptions(timings: ListenTimings) {
+  return {
+    ...(timings.reconcileEveryMs ? { reconcileEveryMs: timings.reconcileEveryMs } : {}),
+    ...(timings.heartbeatEveryMs ? { heartbeatEveryMs: timings.heartbeatEveryMs } : {}),
+    ...(timings.staleAfterMs ? { staleAfterMs: timings.staleAfterMs } : {}),
+    ...(timings.conflictMaxMs ? { retry: { ...DEFAULT_RETRY, conflictMaxMs: timings.conflictMaxMs } } : {}),
+  };
 }
 
 /**

@@ -56,12 +56,16 @@ describe('listen: bad input fails before any API call', () => {
       name: 'listen without a scale-set pool',
       inputs: { mode: 'listen', 'github-token': 'ghp_x' },
       pools: pools(''),
-      message: /input 'mode': 'listen' needs a scale-set pool: add `scaleSet: true` to a pool of runner-scaler\.yml/,
+      message:
+        /input 'mode': 'listen' needs a scale-set pool: add `scaleSet: true` to a pool of runner-scaler\.yml/,
     },
     {
       name: 'listen limited to a pool that is not a scale set',
       inputs: { mode: 'listen', pool: 'arm', 'github-token': 'ghp_x' },
-      pools: pools(', scaleSet: true', '  arm: { labels: [arm64], region: eu-west-1, launchTemplate: runner }'),
+      pools: pools(
+        ', scaleSet: true',
+        '  arm: { labels: [arm64], region: eu-west-1, launchTemplate: runner }',
+      ),
       message: /'listen' needs a scale-set pool \(pool arm is not one\)/,
     },
     {
@@ -86,7 +90,13 @@ describe('listen: bad input fails before any API call', () => {
     },
     {
       name: 'a unique label for a scale-set pool',
-      inputs: { mode: 'scale-up', pool: 'linux', count: '1', 'unique-label': 'true', 'github-token': 'ghp_x' },
+      inputs: {
+        mode: 'scale-up',
+        pool: 'linux',
+        count: '1',
+        'unique-label': 'true',
+        'github-token': 'ghp_x',
+      },
       message: /input 'unique-label': pool linux is a runner scale set/,
     },
   ];
@@ -110,11 +120,14 @@ describe('listen: bad input fails before any API call', () => {
 });
 
 describe('scale-set pools in the pools file', () => {
-  const file = (linux: string, extra = '') => pools(linux, extra).replace(/^environment: ci$/m, 'environment: ci');
+  const file = (linux: string, extra = '') =>
+    pools(linux, extra).replace(/^environment: ci$/m, 'environment: ci');
 
   it('true names the scale set <environment>-<pool>; a string names it', () => {
     expect(parseConfig(file(', scaleSet: true'), 'f').pools[0]?.scaleSet).toEqual({ name: 'ci-linux' });
-    expect(parseConfig(file(', scaleSet: linux-fast'), 'f').pools[0]?.scaleSet).toEqual({ name: 'linux-fast' });
+    expect(parseConfig(file(', scaleSet: linux-fast'), 'f').pools[0]?.scaleSet).toEqual({
+      name: 'linux-fast',
+    });
     expect(parseConfig(file(', scaleSet: false'), 'f').pools[0]?.scaleSet).toBeUndefined();
   });
 
@@ -130,7 +143,8 @@ describe('scale-set pools in the pools file', () => {
         ', scaleSet: shared',
         '  arm: { labels: [arm64], region: eu-west-1, launchTemplate: runner, scaleSet: shared }',
       ),
-      message: /pools\.arm\.scaleSet: expected a scale set name of its own \(pool linux uses it\), got "shared"/,
+      message:
+        /pools\.arm\.scaleSet: expected a scale set name of its own \(pool linux uses it\), got "shared"/,
     },
     {
       name: 'a bad name',

@@ -49,7 +49,12 @@ function fakeClient(options: { creates?: Error[]; steps?: Step[]; acks?: Error[]
       sessions += 1;
       return { sessionId: `s${sessions}`, scaleSetId, ownerName: 'test', statistics: stats(sessions) };
     },
-    async getMessage(session: ScaleSetSession, lastMessageId: number, max: number, o?: { signal?: AbortSignal }) {
+    async getMessage(
+      session: ScaleSetSession,
+      lastMessageId: number,
+      max: number,
+      o?: { signal?: AbortSignal },
+    ) {
       calls.push(`get ${session.sessionId} after ${lastMessageId} max ${max}`);
       if (steps.length === 0) {
         return new Promise<undefined>((_, reject) =>
@@ -83,7 +88,14 @@ function fakeBackend() {
   const backend = {
     async scaleSet() {
       ensured.push(id);
-      return { id, name: 'ci-linux', runnerGroupId: 1, runnerGroupName: 'Default', labels: [], disableUpdate: true };
+      return {
+        id,
+        name: 'ci-linux',
+        runnerGroupId: 1,
+        runnerGroupName: 'Default',
+        labels: [],
+        disableUpdate: true,
+      };
     },
     forget() {
       id += 1;
@@ -112,14 +124,14 @@ const message = (id: number, assigned: number, jobs: ScaleSetMessage['jobs'] = [
 });
 
 const available = (runnerRequestId: number) =>
-  ({ messageType: 'JobAvailable', runnerRequestId, acquireJobUrl: '' }) as unknown as ScaleSetMessage['jobs'][number];
+  ({
+    messageType: 'JobAvailable',
+    runnerRequestId,
+    acquireJobUrl: '',
+  }) as unknown as ScaleSetMessage['jobs'][number];
 
 /** Runs the loop until `done` holds, then stops it. */
-async function runUntil(
-  fake: ReturnType<typeof fakeClient>,
-  done: () => boolean,
-  backend = fakeBackend(),
-) {
+async function runUntil(fake: ReturnType<typeof fakeClient>, done: () => boolean, backend = fakeBackend()) {
   const { events, seen } = recordEvents();
   const stop = new AbortController();
   const loop = listenToPool(
@@ -191,7 +203,8 @@ describe('the session loop', () => {
   });
 
   it('retries transient failures of the queue with the same session, and never exits on them', async () => {
-    const storm = () => new ActionsServiceError({ method: 'GET', path: '/messages', status: 503, transient: true });
+    const storm = () =>
+      new ActionsServiceError({ method: 'GET', path: '/messages', status: 503, transient: true });
     const fake = fakeClient({ steps: [storm(), storm(), storm(), storm(), storm(), message(100, 1)] });
     const { seen } = await runUntil(fake, () => fake.calls.includes('get s1 after 100 max 7'));
     expect(seen.filter((s) => s === 'error HTTP 503')).toHaveLength(5);
