@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { format, resolveConfig } from 'prettier';
 import { callsOfOneReconcile, crashAt, crashPoints, type CrashResult } from '../reliability/crash.js';
 import { INVARIANTS } from '../reliability/invariants.js';
+import { LISTEN_SCENARIOS, runListenScenario, type ListenScenarioResult } from '../reliability/listen.js';
 import { runScenario, SCENARIOS, type ScenarioResult } from '../reliability/matrix.js';
 import { CONTROL, RACES, runRace, type RaceResult } from '../reliability/races.js';
 
@@ -56,6 +57,7 @@ function render(
   crashes: CrashResult[],
   races: RaceResult[],
   control: RaceResult,
+  listen: ListenScenarioResult[],
   seconds: number,
 ): string {
   const lines: string[] = [];
@@ -70,6 +72,7 @@ function render(
     ['fault matrix', matrix],
     [`crash recovery (SIGKILL after call k of ${calls.length})`, crashes.map((c) => ({ ...c, faults: 1 }))],
     ['races', races],
+    ['listen mode', listen],
   ];
   for (const [name, results] of suites) {
     lines.push(
@@ -151,6 +154,35 @@ function render(
       .join('; ');
     lines.push(row([r.name, facts, r.checked, violationsText(r.violations)]));
   }
+  lines.push(
+    '',
+    '### Listen mode',
+    '',
+    'Each scenario runs listeners (dist/index.js, mode listen) against the emulator speaking the runner scale set ' +
+      'protocol, with long polls of 1.5 s, a 4 s session timeout and the listener periods shortened ' +
+      '(reconcile every 2 s, stuck statistics judged after 3 s); emulator time is advanced for boots, idle ' +
+      'timeouts and jobs. Checked: never more than max, no job killed, launches = demand, every job served, a ' +
+      'stopped listener exits green with its session deleted, and what each scenario promises.',
+    '',
+    row(['scenario', 'promise', 'what happened', 'faults', 'checked', 'violations', 'seconds']),
+    row(['---', '---', '---', '---:', '---:', '---', '---:']),
+  );
+  for (const r of listen) {
+    const facts = Object.entries(r.facts)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('; ');
+    lines.push(
+      row([
+        r.name,
+        r.promise,
+        facts,
+        r.faults,
+        r.checked,
+        violationsText(r.violations),
+        Math.round(r.ms / 1000),
+      ]),
+    );
+  }
   return lines.join('\n');
 }
 
@@ -173,7 +205,11 @@ async function main(): Promise<void> {
   ) as CrashResult[];
   const races = results.slice(-RACES.length - 1, -1) as RaceResult[];
   const control = results[results.length - 1] as RaceResult;
-  const table = render(matrix, calls, crashes, races, control, Math.round((Date.now() - started) / 1000));
+  // Listeners run in real time (long polls, session timeouts): one scenario at a time keeps their timing honest.
+  const listen = await pool(LISTEN_SCENARIOS, 1, (scenario) => runListenScenario(scenario));
+  process.stderr.write('\n');
+  const seconds = Math.round((Date.now() - started) / 1000);
+  const table = render(matrix, calls, crashes, races, control, listen, seconds);
   console.log(table);
 
   if (!process.argv.includes('--print')) {
@@ -187,7 +223,7 @@ async function main(): Promise<void> {
     await writeFile(DOC, await format(text, { ...options, filepath: DOC }));
     console.error(`written to ${path.relative(ROOT, DOC)}`);
   }
-  const violations = [...matrix, ...crashes, ...races, control].flatMap((r) => r.violations);
+  const violations = [...matrix, ...crashes, ...races, control, ...listen].flatMap((r) => r.violations);
   if (violations.length > 0) process.exitCode = 1;
 }
 
