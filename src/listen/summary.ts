@@ -71,7 +71,8 @@ function decisionLines(input: ListenSummaryInput): string[] {
 
 export function renderListenSummary(input: ListenSummaryInput): string {
   const { metrics } = input;
-  const period = formatDuration(Math.max(0, input.stoppedAt - metrics.startedAt));
+  const elapsed = Math.max(0, input.stoppedAt - metrics.startedAt);
+  const period = elapsed < 60_000 ? `${(elapsed / 1000).toFixed(1)} s` : formatDuration(elapsed);
   const warnings = Object.values(metrics.notes);
   return [
     `## runner-scaler: listen (${input.environment})`,
