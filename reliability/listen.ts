@@ -225,7 +225,7 @@ const twoListeners: ListenScenario = {
 // ---------------------------------------------------------------- the service loses the session
 
 const evicted: ListenScenario = {
-  name: 'the service evicts the session (PATCH 404)',
+  name: 'the service evicts the session (PATCH 404), then answers a session without a queue URL',
   promise: 'a new session, the listener keeps serving',
   async run() {
     const s = await listenStage({ timings: FAST_TIMINGS });
@@ -235,6 +235,7 @@ const evicted: ListenScenario = {
       await started(s, j);
       const old = s.emulator.scaleSets.sessions()[0]?.id;
       const at = Date.now();
+      s.emulator.scaleSets.emptyQueueUrl(1);
       s.emulator.scaleSets.evictSession(s.scaleSetId() as number);
       const renewed = await s.until(
         () => sessionHeld(s) && s.emulator.scaleSets.sessions()[0]?.id !== old,
@@ -246,10 +247,11 @@ const evicted: ListenScenario = {
       j.check(delay >= 0 && delay < 2_000, 'a job after the eviction is launched for at once', `${delay} ms`);
       safety(s, j);
       const summary = await stopGreen(s, listener, j);
+      j.check(/invalid-session 1/.test(summary), 'the session without a queue URL was replaced', summary);
       return {
         violations: j.violations,
         checked: j.checked,
-        faults: 1,
+        faults: 2,
         facts: {
           'new session after (ms)': recovery,
           'launch after (ms)': delay,
