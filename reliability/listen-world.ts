@@ -52,7 +52,13 @@ export interface ListenStage {
   pools: string;
   max: number;
   /** Starts a listener (mode listen) that runs until its deadline or a signal. */
-  listen(options?: { minutes?: number; runId?: number; env?: Record<string, string> }): RunningListener;
+  listen(options?: {
+    minutes?: number;
+    runId?: number;
+    env?: Record<string, string>;
+    /** Also require an ::add-mask:: for every secret the listener received (see runAction). */
+    requireMasks?: boolean;
+  }): RunningListener;
   /** One run of another mode (the scheduler's reconcile, a pre-job's scale-up). */
   run(mode: string, inputs?: Record<string, string>, runId?: number): Promise<ActionRun>;
   /** Queues jobs for the scale-set pool in a repository the pools file does not name. */
@@ -99,6 +105,44 @@ function liveCount(emulator: Emulator): number {
   return n;
 }
 
+/** Starts dist/index.js (or `action`) as the runner starts a step; signals sent before it started wait for it. */
+function startAction(
+  emulator: Emulator,
+  o: {
+    inputs: Record<string, string>;
+    pools: string;
+    runId: number;
+    env?: Record<string, string>;
+    action?: string;
+    requireMasks?: boolean;
+  },
+): RunningListener {
+  let child: ChildProcess | undefined;
+  const pending: NodeJS.Signals[] = [];
+  const done = runAction({
+    url: emulator.url,
+    inputs: o.inputs,
+    pools: o.pools,
+    secrets: () => emulator.issuedSecrets(),
+    runId: o.runId,
+    ...(o.env ? { env: o.env } : {}),
+    ...(o.action ? { action: o.action } : {}),
+    ...(o.requireMasks ? { requireMasks: true } : {}),
+    onSpawn: (c) => {
+      child = c;
+      for (const s of pending) c.kill(s);
+    },
+  });
+  return {
+    done,
+    child: () => child,
+    signal(signal: NodeJS.Signals) {
+      if (child) child.kill(signal);
+      else pending.push(signal);
+    },
+  };
+}
+
 export async function listenStage(options: ListenStageOptions = {}): Promise<ListenStage> {
   // The listener holds the App's key and mints its own tokens, as in production.
   const app = generateKeyPairSync('rsa', {
@@ -133,43 +177,34 @@ export async function listenStage(options: ListenStageOptions = {}): Promise<Lis
   const start = (
     mode: string,
     inputs: Record<string, string>,
-    runId?: number,
-    env?: Record<string, string>,
-  ) => {
-    let child: ChildProcess | undefined;
-    const pending: NodeJS.Signals[] = [];
-    const done = runAction({
-      url: emulator.url,
+    more: { runId?: number; env?: Record<string, string>; requireMasks?: boolean } = {},
+  ) =>
+    startAction(emulator, {
       inputs: { mode, ...auth, ...inputs },
       pools,
-      secrets: () => emulator.issuedSecrets(),
-      runId: runId ?? runIds++,
-      ...(env ? { env } : {}),
+      runId: more.runId ?? runIds++,
+      ...(more.env ? { env: more.env } : {}),
+      ...(more.requireMasks ? { requireMasks: true } : {}),
       ...(options.action ? { action: options.action } : {}),
-      onSpawn: (c) => {
-        child = c;
-        for (const s of pending) c.kill(s);
-      },
     });
-    return {
-      done,
-      child: () => child,
-      signal(signal: NodeJS.Signals) {
-        if (child) child.kill(signal);
-        else pending.push(signal);
-      },
-    };
-  };
   return {
     emulator,
     pools,
     max,
     listen: (o = {}) =>
-      start('listen', { 'listen-minutes': String(o.minutes ?? 30) }, o.runId, {
-        ...(options.timings ? { RUNNER_SCALER_LISTEN_TIMINGS: JSON.stringify(options.timings) } : {}),
-        ...o.env,
-      }),
-    run: (mode, inputs = {}, runId) => start(mode, inputs, runId).done,
+      start(
+        'listen',
+        { 'listen-minutes': String(o.minutes ?? 30) },
+        {
+          ...(o.runId !== undefined ? { runId: o.runId } : {}),
+          ...(o.requireMasks ? { requireMasks: true } : {}),
+          env: {
+            ...(options.timings ? { RUNNER_SCALER_LISTEN_TIMINGS: JSON.stringify(options.timings) } : {}),
+            ...o.env,
+          },
+        },
+      ),
+    run: (mode, inputs = {}, runId) => start(mode, inputs, runId === undefined ? {} : { runId }).done,
     queue(count, durationMs = 2 * MIN, repository = 'acme/unlisted') {
       return emulator.github.queueRun({ repository, jobs: [{ labels: LINUX, durationMs }], count }).jobIds;
     },

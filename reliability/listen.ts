@@ -66,13 +66,16 @@ function safety(s: ListenStage, j: Judge): void {
 const launched = (s: ListenStage) => s.emulator.ec2.instances({ environment: LISTEN_ENV }).length;
 
 /**
- * Lets the instances boot and run their jobs (30 s of emulator time at a time, with real time between for the
- * listener's decisions); true when every job completed successfully.
+ * Lets the instances boot and run their jobs: 15 s of emulator time at a time, with a second of real time
+ * between for the listener's decisions (one every 2 s), so that emulated time runs at most 15 times faster
+ * than the listener decides: an adoption window of 5 minutes (bootTimeout / 2 to bootTimeout) then holds
+ * several decisions, as it holds at least one in production (a reconcile every 3 minutes). True when every
+ * job completed successfully.
  */
 async function serve(s: ListenStage, ms = 8 * MIN): Promise<boolean> {
-  for (let t = 0; t < ms; t += 30_000) {
-    await s.emulator.advance(30_000);
-    await new Promise((resolve) => setTimeout(resolve, 700));
+  for (let t = 0; t < ms; t += 15_000) {
+    await s.emulator.advance(15_000);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
     if (s.emulator.github.jobs().every((job) => job.conclusion === 'success')) return true;
   }
   return s.emulator.github.jobs().every((job) => job.conclusion === 'success');
@@ -153,9 +156,9 @@ function killedMidMessage(point: KillPoint): ListenScenario {
         await new Promise((resolve) => setTimeout(resolve, 2_000));
         const afterRestart = launched(s);
         j.check(afterRestart <= 3, 'no double launch', `${afterRestart} instances for 3 jobs`);
-        // Instances a kill left without their config are configured by a later reconcile decision.
-        await s.emulator.advance(6 * MIN);
-        const served = await serve(s);
+        // Instances a kill left without their config are configured by a later decision (adoption, from
+        // half their bootTimeout on).
+        const served = await serve(s, 12 * MIN);
         j.check(served, 'every job ran to success', 'a job did not complete');
         j.check(launched(s) === 3, 'launches = demand', `${launched(s)} launched for 3 jobs`);
         safety(s, j);

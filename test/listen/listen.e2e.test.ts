@@ -17,7 +17,8 @@ describe('mode listen', () => {
   it('launches within a second of the assignment message, runs the job on a scale-set runner, stops green on SIGTERM', async () => {
     stage = await listenStage();
     const s = stage;
-    const listener = s.listen();
+    // Every secret it receives (installation, registration, admin and queue tokens, JIT configs) is masked.
+    const listener = s.listen({ requireMasks: true });
     expect(await s.until(() => s.emulator.scaleSets.sessions().length === 1, 20_000)).toBe(true);
     const set = s.emulator.scaleSets.get(`${LISTEN_ENV}-linux`);
     expect(set?.labels.sort()).toEqual(['linux', 'self-hosted', 'x64']);
