@@ -5,6 +5,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as prettier from 'prettier';
 import { runBenchmark } from './bench.js';
+import { runListenBench } from './listen.js';
+import { renderListenMarkdown } from './listen-report.js';
 import { renderMarkdown } from './report.js';
 import { DEFAULT_LATENCY_PER_KB_MS } from '../emulator/index.js';
 import { DEFAULT_SIZES, SCENARIO_NAMES, type Latency, type ScenarioName } from './scenarios.js';
@@ -14,7 +16,7 @@ const USAGE = `usage: npm run bench [-- options]
 Runs the benchmark scenarios against the local emulator (real API budgets, emulated latency) and writes a
 JSON report and a markdown report next to it.
 
-  --only LIST             scenarios to run, comma-separated (default all): ${SCENARIO_NAMES.join(', ')}
+  --only LIST             scenarios to run, comma-separated (default all): ${SCENARIO_NAMES.join(', ')}, listen
   --burst N               jobs in the burst scenarios (default ${DEFAULT_SIZES.burst})
   --drain N               idle runners in the drain scenario (default ${DEFAULT_SIZES.drain})
   --steady N              runners in the steady scenario (default ${DEFAULT_SIZES.steady})
@@ -22,6 +24,11 @@ JSON report and a markdown report next to it.
   --concurrent N          jobs in the concurrent scenario (default ${DEFAULT_SIZES.concurrent})
   --latency LIST          emulator latency per answer in ms, and EC2's per KB of answer
                           (default github=60,ec2=80,ssm=40,dynamodb=40,ec2PerKb=0.25)
+  --trickle-every S       listen: a job every S seconds (default 10) …
+  --trickle-for S         … for S seconds (default 600)
+  --listen-burst N        listen: jobs queued at once (default 250)
+  --idle S                listen: seconds the listener is measured idle (default 300)
+  --boot S                listen: emulated instance boot, seconds (default 40; the runner starts 5 s later)
   --no-baselines          skip the naive baselines
   --action FILE           the bundle to measure (default dist/index.js)
   --compare FILE          another bundle (e.g. the previous commit's dist/index.js) run beside --action,
@@ -47,6 +54,11 @@ const { values } = parseArgs({
     steady: { type: 'string' },
     churn: { type: 'string' },
     concurrent: { type: 'string' },
+    'trickle-every': { type: 'string' },
+    'trickle-for': { type: 'string' },
+    'listen-burst': { type: 'string' },
+    idle: { type: 'string' },
+    boot: { type: 'string' },
     latency: { type: 'string', default: 'github=60,ec2=80,ssm=40,dynamodb=40,ec2PerKb=0.25' },
     'no-baselines': { type: 'boolean', default: false },
     'node-options': { type: 'string' },
@@ -83,15 +95,36 @@ function latency(text: string): Latency {
   return result;
 }
 
-function only(text: string | undefined): ScenarioName[] {
-  if (!text) return SCENARIO_NAMES;
+function only(text: string | undefined): (ScenarioName | 'listen')[] {
+  if (!text) return [...SCENARIO_NAMES, 'listen'];
   const names = text.split(',').map((s) => s.trim());
   for (const name of names) {
-    if (!SCENARIO_NAMES.includes(name as ScenarioName)) {
-      throw new Error(`--only: unknown scenario ${name}; expected some of ${SCENARIO_NAMES.join(', ')}`);
+    if (!SCENARIO_NAMES.includes(name as ScenarioName) && name !== 'listen') {
+      throw new Error(
+        `--only: unknown scenario ${name}; expected some of ${SCENARIO_NAMES.join(', ')}, listen`,
+      );
     }
   }
-  return names as ScenarioName[];
+  return names as (ScenarioName | 'listen')[];
+}
+
+/** A listen option in seconds: a positive number. */
+function seconds(name: 'trickle-every' | 'trickle-for' | 'idle' | 'boot', fallback: number): number {
+  const raw = values[name];
+  if (raw === undefined) return fallback * 1000;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new Error(`--${name}: expected a positive number of seconds, got ${raw}`);
+  return n * 1000;
+}
+
+function listenBurst(): number {
+  const raw = values['listen-burst'];
+  if (raw === undefined) return 250;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`--listen-burst: expected a positive integer, got ${raw}`);
+  return n;
 }
 
 function withoutCoordination(text: string | undefined): { withoutCoordination?: 'before' | 'all' } {
@@ -110,24 +143,18 @@ function repeat(text: string | undefined): number {
 }
 
 const args = process.argv.slice(2);
-const report = await runBenchmark({
-  sizes: {
-    burst: size('burst'),
-    drain: size('drain'),
-    steady: size('steady'),
-    churn: size('churn'),
-    concurrent: size('concurrent'),
-  },
-  only: only(values.only),
-  latency: latency(values.latency),
-  ...(values.action ? { action: path.resolve(values.action) } : {}),
-  ...(values.compare ? { compare: path.resolve(values.compare), repeat: repeat(values.repeat) } : {}),
-  ...withoutCoordination(values['without-coordination']),
-  baselines: !values['no-baselines'],
-  ...(values['node-options'] ? { nodeOptions: values['node-options'] } : {}),
-  command: `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`,
-  log: (line) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`),
-});
+const selected = only(values.only);
+const core = selected.filter((name): name is ScenarioName => name !== 'listen');
+const command = `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`;
+const log = (line: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+const listenOptions = {
+  trickleEveryMs: seconds('trickle-every', 10),
+  trickleForMs: seconds('trickle-for', 600),
+  burst: listenBurst(),
+  idleMs: seconds('idle', 300),
+  bootDelayMs: seconds('boot', 40),
+  runnerStartMs: 5_000,
+};
 
 /** Written as the repository's prettier settings format it, so that `npm run format:check` stays clean. */
 async function write(file: string, text: string): Promise<void> {
@@ -137,6 +164,43 @@ async function write(file: string, text: string): Promise<void> {
 
 const out = path.resolve(values.out);
 mkdirSync(path.dirname(out), { recursive: true });
+
+if (selected.includes('listen')) {
+  const started = new Date();
+  const listen = await runListenBench({
+    ...listenOptions,
+    latency: latency(values.latency),
+    ...(values.action ? { action: path.resolve(values.action) } : {}),
+    log,
+  });
+  const listenOut = out.replace(/\.json$/, '') + '-listen.json';
+  await write(listenOut, JSON.stringify(listen, null, 2));
+  const listenMarkdown = renderListenMarkdown(listen, command, started);
+  await write(listenOut.replace(/\.json$/, '.md'), listenMarkdown);
+  console.log(listenMarkdown);
+  console.error(`wrote ${path.relative(process.cwd(), listenOut)} and its .md`);
+}
+if (core.length === 0) process.exit(0);
+
+const report = await runBenchmark({
+  sizes: {
+    burst: size('burst'),
+    drain: size('drain'),
+    steady: size('steady'),
+    churn: size('churn'),
+    concurrent: size('concurrent'),
+  },
+  only: core,
+  latency: latency(values.latency),
+  ...(values.action ? { action: path.resolve(values.action) } : {}),
+  ...(values.compare ? { compare: path.resolve(values.compare), repeat: repeat(values.repeat) } : {}),
+  ...withoutCoordination(values['without-coordination']),
+  baselines: !values['no-baselines'],
+  ...(values['node-options'] ? { nodeOptions: values['node-options'] } : {}),
+  command,
+  log,
+});
+
 await write(out, JSON.stringify(report, null, 2));
 const markdown = renderMarkdown(report);
 const markdownFile = out.replace(/\.json$/, '') + '.md';

@@ -3,6 +3,7 @@
 // on GitHub (the job summary) is printed here.
 import { startEmulator, type Emulator } from '../emulator/index.js';
 import { runAction } from '../emulator/run-action.js';
+import { listenDemo } from './listen.js';
 import { renderMarkdown } from './render.js';
 
 const TOKEN = 'ghs_demo_token_not_a_secret_0000';
@@ -171,6 +172,7 @@ async function main() {
   } finally {
     await emulator.stop();
   }
+  await listenDemo({ banner, bold });
 }
 
 await main();

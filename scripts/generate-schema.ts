@@ -46,6 +46,8 @@ const POOL_FIELD_DESCRIPTIONS: Record<string, string> = {
     'min by time of day and day of week: inside a window the largest min of the windows that match, outside every window the pool min.',
   repositories:
     'owner/name of the repositories whose queued jobs this pool serves (polling and workflow_run).',
+  scaleSet:
+    'Pools only: make the pool a GitHub runner scale set (true: named <environment>-<pool>; or the name), served within seconds by mode listen. Needs registration jit.',
 };
 
 const TOP_DESCRIPTIONS: Record<string, string> = {

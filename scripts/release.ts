@@ -19,6 +19,7 @@ export const REUSABLE_WORKFLOWS = [
   '.github/workflows/reconcile.yml',
   '.github/workflows/scale-up.yml',
   '.github/workflows/drain.yml',
+  '.github/workflows/listen.yml',
 ];
 /** Where the placeholder is written out: the workflows and the examples (the README keeps it). */
 const REWRITTEN_DIRS = ['.github/workflows', 'examples'];

@@ -18,6 +18,7 @@ import { format, resolveConfig } from 'prettier';
 import { ADVERSARIAL, runAdversarial, type AdversarialResult } from '../reliability/adversarial.js';
 import { callsOfOneReconcile, crashAt, crashPoints, type CrashResult } from '../reliability/crash.js';
 import { INVARIANTS } from '../reliability/invariants.js';
+import { LISTEN_SCENARIOS, runListenScenario, type ListenScenarioResult } from '../reliability/listen.js';
 import { runScenario, SCENARIOS, type ScenarioResult } from '../reliability/matrix.js';
 import { CONTROL, RACES, runRace, type RaceResult } from '../reliability/races.js';
 import { runSoak, type SoakResult } from '../reliability/soak.js';
@@ -70,6 +71,7 @@ interface Figures {
   /** The same scenarios on an earlier build, when --before was given. */
   before?: { commit: string; results: AdversarialResult[] };
   soak: SoakResult;
+  listen: ListenScenarioResult[];
   seconds: number;
 }
 
@@ -136,6 +138,39 @@ function renderSoak(s: SoakResult): string[] {
   ];
 }
 
+function renderListen(listen: ListenScenarioResult[]): string[] {
+  const lines = [
+    '',
+    '### Listen mode',
+    '',
+    'Each scenario runs listeners (dist/index.js, mode listen) against the emulator speaking the runner scale set ' +
+      'protocol, with long polls of 1.5 s, a 4 s session timeout and the listener periods shortened ' +
+      '(reconcile every 2 s, stuck statistics judged after 3 s); emulator time is advanced for boots, idle ' +
+      'timeouts and jobs. Checked: never more than max, no job killed, launches = demand, every job served, a ' +
+      'stopped listener exits green with its session deleted, and what each scenario promises.',
+    '',
+    row(['scenario', 'promise', 'what happened', 'faults', 'checked', 'violations', 'seconds']),
+    row(['---', '---', '---', '---:', '---:', '---', '---:']),
+  ];
+  for (const r of listen) {
+    const facts = Object.entries(r.facts)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('; ');
+    lines.push(
+      row([
+        r.name,
+        r.promise,
+        facts,
+        r.faults,
+        r.checked,
+        violationsText(r.violations),
+        Math.round(r.ms / 1000),
+      ]),
+    );
+  }
+  return lines;
+}
+
 function render(f: Figures): string {
   const { matrix, calls, crashes, races, control, seconds } = f;
   const lines: string[] = [];
@@ -164,6 +199,7 @@ function render(f: Figures): string {
         },
       ],
     ],
+    ['listen mode', f.listen],
   ];
   for (const [name, results] of suites) {
     lines.push(
@@ -245,7 +281,7 @@ function render(f: Figures): string {
       .join('; ');
     lines.push(row([r.name, facts, r.checked, violationsText(r.violations)]));
   }
-  lines.push(...renderAdversarial(f), ...renderSoak(f.soak));
+  lines.push(...renderAdversarial(f), ...renderSoak(f.soak), ...renderListen(f.listen));
   return lines.join('\n');
 }
 
@@ -297,6 +333,9 @@ async function main(): Promise<void> {
   ) as CrashResult[];
   const races = results.slice(-RACES.length - 1, -1) as RaceResult[];
   const control = results[results.length - 1] as RaceResult;
+  // Listeners run in real time (long polls, session timeouts): one scenario at a time keeps their timing honest.
+  const listen = await pool(LISTEN_SCENARIOS, 1, (scenario) => runListenScenario(scenario));
+  process.stderr.write('\n');
   const table = render({
     matrix,
     calls,
@@ -306,6 +345,7 @@ async function main(): Promise<void> {
     adversarial,
     ...(before ? { before: { commit: before.commit, results: before.results } } : {}),
     soak,
+    listen,
     seconds: Math.round((Date.now() - started) / 1000),
   });
   console.log(table);
@@ -321,7 +361,7 @@ async function main(): Promise<void> {
     await writeFile(DOC, await format(text, { ...options, filepath: DOC }));
     console.error(`written to ${path.relative(ROOT, DOC)}`);
   }
-  const violations = [...matrix, ...crashes, ...races, control, ...adversarial, soak].flatMap(
+  const violations = [...matrix, ...crashes, ...races, control, ...adversarial, soak, ...listen].flatMap(
     (r) => r.violations,
   );
   if (violations.length > 0) process.exitCode = 1;

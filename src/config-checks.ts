@@ -192,7 +192,34 @@ function acrossPools(pools: LoosePool[], result: CheckResult): void {
   }
 }
 
-export function crossChecks(pools: LoosePool[]): CheckResult {
+/** Scale-set pools register through the set (JIT only), and a scale set name belongs to one pool. */
+function scaleSets(pools: LoosePool[], environment: string, result: CheckResult): void {
+  const owner = new Map<string, string>();
+  for (const pool of pools) {
+    const field = pool.field<boolean | string>('scaleSet');
+    if (!field.value) continue;
+    const path = at(pool, 'scaleSet', field);
+    if (pool.field<string>('registration').value !== 'jit') {
+      result.errors.push({
+        path,
+        message:
+          "expected registration 'jit' for a scale-set pool (its runners register through the scale set)",
+        got: field.raw,
+      });
+    }
+    const name = field.value === true ? `${environment}-${pool.name}` : field.value;
+    const other = owner.get(name.toLowerCase());
+    if (other !== undefined) {
+      result.errors.push({
+        path,
+        message: `expected a scale set name of its own (pool ${other} uses it)`,
+        got: field.raw,
+      });
+    } else owner.set(name.toLowerCase(), pool.name);
+  }
+}
+
+export function crossChecks(pools: LoosePool[], environment = ''): CheckResult {
   const result: CheckResult = { errors: [], warnings: [] };
   for (const pool of pools) {
     requiredFields(pool, result);
@@ -201,6 +228,7 @@ export function crossChecks(pools: LoosePool[]): CheckResult {
     labels(pool, result);
   }
   acrossPools(pools, result);
+  scaleSets(pools, environment, result);
   // A value from defaults is reported once, not once per pool.
   const unique = (problems: Problem[]) => {
     const seen = new Set<string>();

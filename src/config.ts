@@ -166,7 +166,21 @@ const poolFields = {
   schedule,
 };
 
-const poolSchema = z.strictObject(poolFields).partial();
+/** A runner scale set name: `true` names it `<environment>-<pool>`. */
+const scaleSet = z.union([
+  z.boolean(),
+  z
+    .string()
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/,
+      "expected true, false or a scale set name of 1-100 letters, digits, '-', '_' or '.'",
+    ),
+]);
+
+/** Keys a pool may have that defaults may not. */
+const poolOnlyFields = { scaleSet };
+
+const poolSchema = z.strictObject({ ...poolFields, ...poolOnlyFields }).partial();
 const defaultsSchema = z.strictObject(poolFields).omit({ labels: true }).partial();
 
 /** DynamoDB table names: 3-255 letters, digits, '_', '-' or '.'. */
@@ -293,7 +307,7 @@ function allowedKeys(path: PropertyKey[]): string[] {
   if (first === 'coordination' && path.length === 1) return ['table', 'region'];
   if (first === 'metrics' && path.length === 1) return ['namespace', 'region'];
   if (first === 'defaults' && path.length === 1) return POOL_KEYS.filter((key) => key !== 'labels');
-  if (first === 'pools' && path.length === 2) return POOL_KEYS;
+  if (first === 'pools' && path.length === 2) return [...POOL_KEYS, ...Object.keys(poolOnlyFields)];
   if (inPool && poolKey === 'launchTemplate') return LAUNCH_TEMPLATE_KEYS;
   if (inPool && poolKey === 'schedule') {
     return path.at(-2) === 'windows' ? ['days', 'hours', 'cron', 'min'] : ['timeZone', 'windows'];
@@ -406,6 +420,12 @@ function asRecord(value: unknown): Record<string, unknown> {
  * Each pool's fields parsed one by one, from the pool, defaults or the built-in defaults: the cross checks see
  * every value that is valid by itself, whatever else is wrong in the file.
  */
+/** The environment as written, for the default scale set names the cross-checks compare. */
+function environmentOf(data: unknown): string {
+  const environment = asRecord(data).environment;
+  return typeof environment === 'string' ? environment : '';
+}
+
 function loosePools(data: unknown): LoosePool[] {
   const root = asRecord(data);
   const defaults = asRecord(root.defaults);
@@ -416,9 +436,10 @@ function loosePools(data: unknown): LoosePool[] {
   return pools.map(([name, rawPool]) => {
     const pool = asRecord(rawPool);
     const own = (key: string) => Object.hasOwn(pool, key);
-    const inDefaults = (key: string) => key !== 'labels' && Object.hasOwn(defaults, key);
+    const inDefaults = (key: string) =>
+      key !== 'labels' && !Object.hasOwn(poolOnlyFields, key) && Object.hasOwn(defaults, key);
     const field = (key: string) => {
-      const schema = (poolFields as Record<string, z.ZodType>)[key];
+      const schema = ({ ...poolFields, ...poolOnlyFields } as Record<string, z.ZodType>)[key];
       if (!own(key) && !inDefaults(key)) {
         return { value: (BUILT_IN_DEFAULTS as Record<string, unknown>)[key], raw: BUILT_IN_TEXT[key] };
       }
@@ -478,6 +499,9 @@ function buildConfig(file: z.infer<typeof fileSchema>): Config {
       capacityTimeoutMs: merged.capacityTimeout,
       repositories: merged.repositories,
       ...(merged.schedule ? { schedule: merged.schedule } : {}),
+      ...(raw.scaleSet
+        ? { scaleSet: { name: raw.scaleSet === true ? `${file.environment}-${poolName}` : raw.scaleSet } }
+        : {}),
     };
   });
   const { organization, repository: repo } = file.github;
@@ -512,7 +536,7 @@ export interface ValidatedConfig {
 export function validateConfig(text: string, source: string): ValidatedConfig {
   const data = readYaml(text, source);
   const parsed = fileSchema.safeParse(data ?? {}, { reportInput: true });
-  const checks = crossChecks(loosePools(data));
+  const checks = crossChecks(loosePools(data), environmentOf(data));
   if (!parsed.success || checks.errors.length > 0) {
     throw new ConfigError(formatProblems(source, parsed.error?.issues ?? [], checks.errors, data));
   }

@@ -2,14 +2,14 @@
 import * as core from '@actions/core';
 import { createPrivateKey } from 'node:crypto';
 import path from 'node:path';
-import type { Mode } from './types.js';
+import type { RunMode } from './types.js';
 
 export type GitHubAuthSettings =
   | { kind: 'token'; token: string }
   | { kind: 'app'; appId: string; privateKey: string; installationId?: number };
 
 export interface Settings {
-  mode: Mode;
+  mode: RunMode;
   /** Absolute path of the pools file. */
   configPath: string;
   /** Limit the run to this pool. */
@@ -25,14 +25,66 @@ export interface Settings {
   serverUrl: string;
   /** The README of the action's own release (GITHUB_ACTION_REPOSITORY at GITHUB_ACTION_REF), for the summary's links. */
   docsUrl?: string;
+  /** listen: stop listening after this many minutes (the deadline). */
+  listenMinutes: number;
+  /** listen: shorter periods for the emulator (demo, tests, benchmark); production uses the defaults. */
+  listenTimings: ListenTimings;
+  /**
+   * Attempts of each SSM call, unless AWS_MAX_ATTEMPTS sets them for every client: PutParameter's 3 TPS is
+   * the account's, shared by every run at once (a scheduler, pre-jobs, a dispatch), so one run's pacing
+   * cannot keep the others' calls from being throttled; the SDK's adaptive mode then slows down and retries.
+   */
+  ssmMaxAttempts?: number;
   run: { id: string; attempt: string; eventName: string; eventPath?: string; repository: string };
+}
+
+/** The listener's periods in ms (see src/listen/listener.ts for the defaults). */
+export interface ListenTimings {
+  reconcileEveryMs?: number;
+  heartbeatEveryMs?: number;
+  staleAfterMs?: number;
+  conflictMaxMs?: number;
+}
+
+/** See Settings.ssmMaxAttempts: with full-jitter backoff, 8 attempts wait up to ~25 s in all. */
+const SSM_MAX_ATTEMPTS = 8;
+
+const LISTEN_TIMING_KEYS = ['reconcileEveryMs', 'heartbeatEveryMs', 'staleAfterMs', 'conflictMaxMs'] as const;
+
+/**
+ * RUNNER_SCALER_LISTEN_TIMINGS: JSON of shorter listener periods, so that the emulator can show in seconds
+ * what takes minutes (a stuck statistic judged, a reconcile's second sighting).
+ */
+function readListenTimings(env: NodeJS.ProcessEnv): ListenTimings {
+  const text = env.RUNNER_SCALER_LISTEN_TIMINGS?.trim();
+  if (!text) return {};
+  const expected = `JSON with some of ${LISTEN_TIMING_KEYS.join(', ')} as whole milliseconds from 10`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw bad('RUNNER_SCALER_LISTEN_TIMINGS', text, expected);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw bad('RUNNER_SCALER_LISTEN_TIMINGS', text, expected);
+  const timings: ListenTimings = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!(LISTEN_TIMING_KEYS as readonly string[]).includes(key) || !Number.isInteger(value) || value < 10)
+      throw bad('RUNNER_SCALER_LISTEN_TIMINGS', text, expected);
+    timings[key as keyof ListenTimings] = value as number;
+  }
+  return timings;
 }
 
 export class InputError extends Error {
   override name = 'InputError';
 }
 
-const MODES: readonly Mode[] = ['scale-up', 'scale-down', 'reconcile', 'drain'];
+const MODES: readonly RunMode[] = ['scale-up', 'scale-down', 'reconcile', 'drain', 'listen'];
+/** The listener's default deadline: under the 360 minutes a GitHub-hosted job may run. */
+export const DEFAULT_LISTEN_MINUTES = 330;
+/** A self-hosted job may run 5 days. */
+const MAX_LISTEN_MINUTES = 7200;
 /** A GitHub id: a whole number from 1, at most 16 digits (safe as a JavaScript number). */
 const POSITIVE_ID = /^[1-9]\d{0,15}$/;
 
@@ -129,10 +181,22 @@ function docsUrl(env: NodeJS.ProcessEnv): { docsUrl?: string } {
   return { docsUrl: `${server}/${repository}/blob/${ref}/README.md` };
 }
 
+/** `listen-minutes`: only with mode listen; minutes (decimals allowed), above 0 and at most 5 days. */
+function readListenMinutes(mode: RunMode): number {
+  const text = core.getInput('listen-minutes').trim();
+  if (!text) return DEFAULT_LISTEN_MINUTES;
+  const expected = `a number of minutes above 0 and at most ${MAX_LISTEN_MINUTES} (5 days, the self-hosted job limit)`;
+  if (!/^\d{1,5}(\.\d{1,3})?$/.test(text)) throw bad('listen-minutes', text, expected);
+  const minutes = Number(text);
+  if (minutes <= 0 || minutes > MAX_LISTEN_MINUTES) throw bad('listen-minutes', text, expected);
+  if (mode !== 'listen') throw bad('listen-minutes', text, "nothing unless mode is 'listen'");
+  return minutes;
+}
+
 export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   maskSecretInputs();
   const mode = core.getInput('mode', { required: true }).trim();
-  if (!MODES.includes(mode as Mode)) throw bad('mode', mode, MODES.join(', '));
+  if (!MODES.includes(mode as RunMode)) throw bad('mode', mode, MODES.join(', '));
 
   const pool = core.getInput('pool').trim() || undefined;
   if (pool !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/.test(pool)) {
@@ -154,6 +218,13 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     throw new InputError("input 'unique-label': only with mode 'scale-up' and a 'count'");
   }
 
+  const listenMinutes = readListenMinutes(mode as RunMode);
+  if (mode === 'listen' && readBoolean('dry-run')) {
+    throw new InputError(
+      "input 'dry-run': not with mode 'listen' (a listener holds the scale sets' sessions; a dry run would keep them from the real one)",
+    );
+  }
+
   const configInput = core.getInput('config').trim() || '.github/runner-scaler.yml';
   const workspace = env.GITHUB_WORKSPACE || process.cwd();
 
@@ -161,7 +232,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   if (!/^https?:\/\//.test(apiUrl)) throw bad('GITHUB_API_URL', apiUrl, 'an http(s) URL');
 
   return {
-    mode: mode as Mode,
+    mode: mode as RunMode,
     configPath: path.resolve(workspace, configInput),
     pool,
     count,
@@ -171,6 +242,9 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     apiUrl,
     serverUrl: (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, ''),
     ...docsUrl(env),
+    listenMinutes,
+    listenTimings: readListenTimings(env),
+    ...(env.AWS_MAX_ATTEMPTS ? {} : { ssmMaxAttempts: SSM_MAX_ATTEMPTS }),
     run: {
       id: env.GITHUB_RUN_ID || 'local',
       attempt: env.GITHUB_RUN_ATTEMPT || '1',

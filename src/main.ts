@@ -17,9 +17,18 @@ import { createOctokit, type GitHubLog } from './github/client.js';
 import { parseDemandEvent, type DemandEvent } from './github/events.js';
 import { createGitHubGateway } from './github/gateway.js';
 import { checkPrivateKey, InputError, readSettings, type Settings } from './inputs.js';
+import {
+  checkListener,
+  createRegistry,
+  createScaleSetRunners,
+  runListenMode,
+  stopSignal,
+  watchdogMarkdown,
+  type ScaleSetRunners,
+} from './listen/run.js';
 import { runMetrics } from './report/metrics.js';
 import { renderSummary, resultJson, totals, type Notice, type RunTotals } from './report/summary.js';
-import type { Config, Ec2Gateway, Gateways, Outcome, Plan, Snapshot, SsmGateway } from './types.js';
+import type { Config, Ec2Gateway, Gateways, Mode, Outcome, Plan, Snapshot, SsmGateway } from './types.js';
 
 const log: GitHubLog = {
   info: (m) => core.info(m),
@@ -52,6 +61,18 @@ async function loadConfig(settings: Settings): Promise<{ config: Config; notices
     const names = config.pools.map((p) => p.name).join(', ');
     throw new InputError(`input 'pool': got "${settings.pool}", expected a pool of ${shown}: ${names}`);
   }
+  if (settings.uniqueLabel && pool?.scaleSet) {
+    throw new InputError(
+      `input 'unique-label': pool ${pool.name} is a runner scale set, whose runners carry the set's labels only: ` +
+        'jobs reach them through the scale set (mode listen), no run-unique label is needed',
+    );
+  }
+  if (settings.mode === 'listen' && !config.pools.some((p) => p.scaleSet && (!pool || p === pool))) {
+    throw new InputError(
+      `input 'mode': 'listen' needs a scale-set pool${pool ? ` (pool ${pool.name} is not one)` : ''}: add ` +
+        `\`scaleSet: true\` to a pool of ${shown}`,
+    );
+  }
   if (settings.uniqueLabel && pool?.registration === 'token') {
     throw new InputError(
       `input 'unique-label': pool ${pool.name} registers with a token that all its instances share, so its runners ` +
@@ -75,7 +96,11 @@ async function readEvent(settings: Settings): Promise<DemandEvent> {
   return parseDemandEvent(eventName, payload);
 }
 
-async function createGateways(settings: Settings, config: Config): Promise<Gateways> {
+async function createGateways(
+  settings: Settings,
+  config: Config,
+  scaleSets: ScaleSetRunners | undefined,
+): Promise<Gateways> {
   const { scope } = config.github;
   const octokit = await createOctokit({ auth: settings.auth, baseUrl: settings.apiUrl, scope, log });
   const ec2 = new Map<string, Ec2Gateway>();
@@ -84,10 +109,16 @@ async function createGateways(settings: Settings, config: Config): Promise<Gatew
     if (!cache.has(region)) cache.set(region, create());
     return cache.get(region) as T;
   };
+  const github = createGitHubGateway({ octokit, scope, log });
   return {
-    github: createGitHubGateway({ octokit, scope, log }),
+    github,
+    // Every mode registers a scale-set pool's runners through its scale set, never as ordinary runners.
+    ...(scaleSets ? { runners: (pool: string | undefined) => scaleSets.runners(pool) ?? github } : {}),
     ec2: (region) => once(ec2, region, () => createEc2Gateway({ region, log: (m) => core.debug(m) })),
-    ssm: (region) => once(ssm, region, () => createSsmGateway({ region, log: (m) => core.debug(m) })),
+    ssm: (region) =>
+      once(ssm, region, () =>
+        createSsmGateway({ region, maxAttempts: settings.ssmMaxAttempts, log: (m) => core.debug(m) }),
+      ),
     store: createCoordinationStore({
       ...config.coordination,
       environment: config.environment,
@@ -108,6 +139,7 @@ async function report(
   thePlan: Plan,
   outcomes?: Outcome[],
   t?: RunTotals,
+  extra = '',
 ) {
   const markdown = renderSummary({
     plan: thePlan,
@@ -123,8 +155,8 @@ async function report(
   core.setOutput('removed', t?.removed ?? 0);
   core.setOutput('failed', t?.failed ?? 0);
   core.setOutput('result', resultJson(thePlan, outcomes, t));
-  core.info(markdown);
-  await core.summary.addRaw(markdown).write();
+  core.info(markdown + extra);
+  await core.summary.addRaw(markdown + extra).write();
 }
 
 function failureMessage(outcomes: Outcome[], unread: string[], problems: string[]): string {
@@ -196,8 +228,32 @@ async function takeLease(settings: Settings, gateways: Gateways): Promise<Lease 
   return acquireLease(gateways.store, holder, { log });
 }
 
+/** The reconcile run is the listener's watchdog: output `listener` says whether to start one. */
+async function watchListener(settings: Settings, config: Config, now: Date): Promise<string> {
+  if (settings.mode !== 'reconcile' || settings.dryRun || !config.pools.some((p) => p.scaleSet)) return '';
+  const holder = `${settings.run.repository}#${settings.run.id}/${settings.run.attempt}`;
+  try {
+    const verdict = await checkListener(
+      config,
+      createRegistry(config, (m) => core.debug(m)),
+      holder,
+      now,
+    );
+    core.setOutput('listener', verdict.listener);
+    for (const warning of verdict.warnings) core.warning(warning);
+    return watchdogMarkdown(verdict);
+  } catch (error) {
+    // Unknown is not "missing": no listener is started on a failed read.
+    core.setOutput('listener', 'unknown');
+    core.warning(
+      `could not read the listener records: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    return '';
+  }
+}
+
 async function decideAndApply(
-  settings: Settings,
+  settings: Settings & { mode: Mode },
   { config, notices }: { config: Config; notices: Notice[] },
   gateways: Gateways,
   event: DemandEvent,
@@ -269,9 +325,53 @@ async function decideAndApply(
     polled: poll,
     failed,
   });
-  await report(settings, config, [...notices, ...metrics], thePlan, result.outcomes, t);
+  const listener = await watchListener(settings, config, now);
+  await report(settings, config, [...notices, ...metrics], thePlan, result.outcomes, t, listener);
   if (failed) {
     throw new Error(failureMessage(result.outcomes, unread, thePlan.problems));
+  }
+}
+
+/** mode listen: until the deadline, SIGINT or SIGTERM; then a green exit with the period's summary. */
+async function listenMode(
+  settings: Settings,
+  config: Config,
+  gateways: Gateways,
+  scaleSets: ScaleSetRunners | undefined,
+): Promise<void> {
+  if (!scaleSets) throw new InputError("input 'mode': 'listen' needs a scale-set pool");
+  if (
+    settings.auth.kind === 'token' &&
+    settings.auth.token.startsWith('ghs_') &&
+    settings.listenMinutes > 55
+  ) {
+    core.warning(
+      "input 'github-token' is an installation token, which expires within an hour: give the GitHub App's key " +
+        '(github-app-id, github-app-private-key) so that the listener mints its own, or set listen-minutes below 55',
+    );
+  }
+  const deadline = new Date(Date.now() + settings.listenMinutes * 60_000);
+  const stop = stopSignal(deadline, process);
+  try {
+    const { markdown, launched } = await runListenMode({
+      config,
+      pools: config.pools.filter((p) => p.scaleSet && (!settings.pool || p.name === settings.pool)),
+      gateways,
+      scaleSets,
+      registry: createRegistry(config, (m) => core.debug(m)),
+      log,
+      holder: `${settings.run.repository}#${settings.run.id}/${settings.run.attempt}`,
+      registrationUrl: registrationUrl(settings, config),
+      deadline,
+      stop: stop.signal,
+      stopReason: stop.reason,
+      timings: settings.listenTimings,
+    });
+    core.setOutput('launched', launched);
+    core.info(markdown);
+    await core.summary.addRaw(markdown).write();
+  } finally {
+    stop.dispose();
   }
 }
 
@@ -283,9 +383,18 @@ export async function run(): Promise<void> {
     checkPrivateKey(settings.auth);
     const loaded = await loadConfig(settings);
     const event = await readEvent(settings);
-    const gateways = await createGateways(settings, loaded.config);
+    const { config } = loaded;
+    const scaleSets = createScaleSetRunners({
+      config,
+      auth: settings.auth,
+      serverUrl: settings.serverUrl,
+      apiUrl: settings.apiUrl,
+      log,
+    });
+    const gateways = await createGateways(settings, config, scaleSets);
+    if (settings.mode === 'listen') return await listenMode(settings, config, gateways, scaleSets);
     lease = await takeLease(settings, gateways);
-    await decideAndApply(settings, loaded, gateways, event, lease);
+    await decideAndApply({ ...settings, mode: settings.mode }, loaded, gateways, event, lease);
   } catch (error) {
     core.setFailed(error instanceof Error ? error.message : String(error));
   } finally {

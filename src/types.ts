@@ -3,6 +3,8 @@
 import type { MinSchedule, ScheduledMin } from './engine/schedule.js';
 
 export type Mode = 'scale-up' | 'scale-down' | 'reconcile' | 'drain';
+/** What the action's `mode` input selects: a planning mode, or the long-running scale-set listener. */
+export type RunMode = Mode | 'listen';
 export type Market = 'on-demand' | 'spot' | 'spot-with-fallback';
 export type Registration = 'jit' | 'token';
 
@@ -33,6 +35,8 @@ export interface PoolConfig {
   repositories: string[];
   /** `min` by time of day and day of week; `min` applies outside every window. */
   schedule?: MinSchedule;
+  /** The pool is a runner scale set of this name: its runners register through the set (listen mode). */
+  scaleSet?: { name: string };
 }
 
 export interface Config {
@@ -463,9 +467,17 @@ export interface GitHubGateway {
   listQueuedJobs(repository: string): Promise<QueuedJob[]>;
 }
 
+/**
+ * Where a pool's runners are registered and removed: GitHub's REST runner API for ordinary pools, the runner
+ * scale set's JIT and agents API for scale-set pools. The GitHub gateway is one.
+ */
+export type RunnerBackend = Pick<GitHubGateway, 'generateJitConfig' | 'deleteRunner' | 'findRunner'>;
+
 /** The gateways a run uses, one EC2 and SSM gateway per region, built once by main. */
 export interface Gateways {
   github: GitHubGateway;
+  /** The runner back end of a pool (by name); the GitHub gateway when absent or for an unknown pool. */
+  runners?(pool: string | undefined): RunnerBackend;
   ec2(region: string): Ec2Gateway;
   ssm(region: string): SsmGateway;
   /** The environment's coordination store (the pools file's `coordination.table`). */

@@ -38,13 +38,20 @@ export interface SsmGatewayOptions {
   log?: (message: string) => void;
   /** Calls per second for each write API; the default is SSM's standard throughput. */
   writeTps?: number;
+  /** Attempts of each call (the SDK's own default, or AWS_MAX_ATTEMPTS, when absent). */
+  maxAttempts?: number;
 }
 
 export function createSsmGateway(options: SsmGatewayOptions): SsmGateway {
   const { region } = options;
-  // Endpoint (AWS_ENDPOINT_URL[_SSM]) and max attempts come from the SDK's own env handling; adaptive mode
-  // paces the calls when SSM answers ThrottlingException (3 TPS for puts and deletes).
-  const client = new SSMClient({ region, retryMode: 'adaptive', logger: createSdkLogger(options.log) });
+  // Endpoint (AWS_ENDPOINT_URL[_SSM]) comes from the SDK's own env handling; adaptive mode paces the calls
+  // when SSM answers ThrottlingException (3 TPS for puts and deletes, shared with every other run).
+  const client = new SSMClient({
+    region,
+    retryMode: 'adaptive',
+    ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
+    logger: createSdkLogger(options.log),
+  });
   // Paced below the limit rather than throttled and retried: a refused call costs a round trip and a backoff.
   const pace = () =>
     new Bottleneck({ maxConcurrent: 1, minTime: Math.ceil(1000 / (options.writeTps ?? WRITE_TPS)) });

@@ -1,6 +1,11 @@
 // What apply and its parts act through: the gateways, the config, the job log, and a clock for the age of
 // the evidence a removal acts on.
-import type { Config, Gateways, Log } from '../types.js';
+import type { Config, Gateways, Log, RunnerBackend } from '../types.js';
+
+/** Where the runners of a pool register and leave: the scale set's API for scale-set pools, REST otherwise. */
+export function runnerBackend(gateways: Gateways, pool: string | undefined): RunnerBackend {
+  return gateways.runners?.(pool) ?? gateways.github;
+}
 
 export interface ApplyContext {
   gateways: Gateways;

@@ -22,7 +22,7 @@ import type {
   TerminateAction,
 } from '../types.js';
 import { capacityErrorOf, isCapacityShortfall, judgeShortage } from './capacity.js';
-import type { ApplyContext } from './context.js';
+import { runnerBackend, type ApplyContext } from './context.js';
 import { failed, skipped } from './outcomes.js';
 import { degradedCap } from './plan.js';
 import { recheck, remove } from './remove.js';
@@ -82,7 +82,7 @@ async function deliverJitConfig(id: string, d: Delivery, ctx: ApplyContext): Pro
     reason: 'its runner config could not be delivered',
   };
   const jit = await settle(
-    ctx.gateways.github.generateJitConfig(
+    runnerBackend(ctx.gateways, pool.name).generateJitConfig(
       name,
       runnerLabels(pool, d.action),
       ctx.config.github.runnerGroupId,

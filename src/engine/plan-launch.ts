@@ -30,6 +30,11 @@ export interface PoolLaunchInput {
   count?: { count: number; runKey: string; reservedLabel?: string };
   /** At most this many launched in the pool (no lease: the store is unavailable). */
   cap?: number;
+  /**
+   * A scale set's desired size (min + assigned jobs, at most max): the pool grows to it, counting everything
+   * present (booting, idle and busy alike: a busy runner runs an assigned job).
+   */
+  target?: number;
 }
 
 interface Want {
@@ -125,6 +130,23 @@ function reservedWants(input: PoolLaunchInput): Want[] {
   });
 }
 
+function targetWant(input: PoolLaunchInput, present: ClassifiedInstance[]): Want {
+  const { pool } = input;
+  const target = input.target ?? 0;
+  const counted = present.filter((m) => !input.removed.has(m.instance.id));
+  const members = counted
+    .filter((m) => !m.instance.unlisted)
+    .map((m) => m.instance.id)
+    .sort();
+  const window = Math.floor(input.now.getTime() / TOKEN_WINDOW_MS);
+  return {
+    want: Math.max(0, target - counted.length),
+    jobIds: [],
+    reason: `scale set: desired ${target} (min ${pool.min} + assigned jobs, at most max ${pool.max}), ${counted.length} present`,
+    token: (count) => clientToken(['scale-set', pool.name, count, target, window, ...members]),
+  };
+}
+
 function countWant(input: PoolLaunchInput): Want {
   const { pool } = input;
   const { count, runKey, reservedLabel } = input.count as NonNullable<PoolLaunchInput['count']>;
@@ -150,7 +172,11 @@ export function planPoolLaunches(input: PoolLaunchInput): {
   const present = input.members.filter((m) => m.cls !== 'leaving');
   let room = Math.max(0, pool.max - present.length);
   let cap = input.cap ?? Infinity;
-  const wants = input.count ? [countWant(input)] : [...reservedWants(input), genericWant(input, present)];
+  const wants = input.count
+    ? [countWant(input)]
+    : input.target !== undefined
+      ? [targetWant(input, present)]
+      : [...reservedWants(input), genericWant(input, present)];
   const launches: LaunchAction[] = [];
   const notes: string[] = [];
   let heldByMax = 0;

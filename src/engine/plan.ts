@@ -48,6 +48,17 @@ export interface PlanOptions {
   runKey: string;
   /** The run-unique label the runners launched for an explicit count are reserved for. */
   reservedLabel?: string;
+  /**
+   * Scale-set pools' demand as their listener knows it. Only these pools launch, each to its `desired` size;
+   * their idle runners above `min` plus the `waiting` jobs go by the idle rules.
+   */
+  scaleSets?: Record<string, ScaleSetDemand>;
+}
+
+/** A scale set's demand: `desired` = min(max, min + assigned jobs); `waiting` = assigned jobs not running yet. */
+export interface ScaleSetDemand {
+  desired: number;
+  waiting: number;
 }
 
 export const GHOST_REASON = 'ghost: runner registered for an instance that no longer exists';
@@ -142,6 +153,8 @@ function planDead(state: PoolState, ctx: Context): Action[] {
 
 /** Idle runners above what the pool needs, confirmed idle on two sightings idleTimeout apart. */
 function planIdle(state: PoolState, options: PlanOptions): ClassifiedInstance[] {
+  // Jobs assigned to a scale set and not running yet go to its idle runners: those stay.
+  const waiting = options.scaleSets?.[state.pool.name]?.waiting ?? 0;
   const { pool } = state;
   const now = options.now.getTime();
   const idle = state.members.filter((m) => m.cls === 'idle');
@@ -153,7 +166,8 @@ function planIdle(state: PoolState, options: PlanOptions): ClassifiedInstance[] 
   const expired = idle.filter((m) => m.ageMs >= pool.maxLifetimeMs && m.instance.idleSince !== undefined);
   // Runners reserved for a run-unique label serve only its jobs; the generic ones the rest and the minimum.
   const needed = (label: string | undefined) =>
-    state.jobs.filter((j) => j.reservedLabel === label).length + (label === undefined ? pool.min : 0);
+    state.jobs.filter((j) => j.reservedLabel === label).length +
+    (label === undefined ? pool.min + waiting : 0);
   const labels = [...new Set(idle.map((m) => m.reservedLabel))];
   return [
     ...expired,
@@ -440,6 +454,9 @@ function planLaunches(state: PoolState, removed: Set<string>, ctx: Context): Lau
         }
       : {}),
     ...(coordination.lease === 'unavailable' ? { cap: degradedCap(state.pool) } : {}),
+    ...(options.scaleSets?.[state.pool.name]
+      ? { target: options.scaleSets[state.pool.name]?.desired ?? 0 }
+      : {}),
   });
   ctx.notes.push(...planned.notes);
   if (planned.heldByMax > 0) ctx.heldByMax.set(state.pool.name, planned.heldByMax);
@@ -487,7 +504,8 @@ function planPool(state: PoolState, ctx: Context, allowed: Permissions, removedI
   const actions: Action[] = [];
   if (allowed.removeDead) {
     actions.push(...planDead(state, ctx));
-    if (demandKnown(snapshot, state.pool, ctx.config) || options.mode === 'drain') {
+    const listened = options.scaleSets?.[state.pool.name] !== undefined;
+    if (listened || demandKnown(snapshot, state.pool, ctx.config) || options.mode === 'drain') {
       for (const m of planIdle(state, options))
         actions.push(removeAction(m, idleReason(m, state.pool, options)));
     } else if (state.members.some((m) => m.cls === 'idle')) {
@@ -504,8 +522,9 @@ function planPool(state: PoolState, ctx: Context, allowed: Permissions, removedI
   for (const a of actions)
     if (a.kind === 'remove-runner' || a.kind === 'terminate') removedIds.add(a.instanceId ?? '');
   const breaker = breakerAction(state, actions, ctx);
-  if (allowed.launch && !state.retired) actions.unshift(...planLaunches(state, removedIds, ctx));
-  else if (!state.retired && (options.mode === 'scale-up' || options.mode === 'reconcile')) {
+  const launches = !options.scaleSets || options.scaleSets[state.pool.name] !== undefined;
+  if (allowed.launch && !state.retired && launches) actions.unshift(...planLaunches(state, removedIds, ctx));
+  else if (!state.retired && launches && (options.mode === 'scale-up' || options.mode === 'reconcile')) {
     ctx.launchesHeld.set(
       state.pool.name,
       snapshot.coordination.lease === 'busy'

@@ -11,7 +11,7 @@ import type {
   RemoveRunnerAction,
   TerminateAction,
 } from '../types.js';
-import type { ApplyContext } from './context.js';
+import { runnerBackend, type ApplyContext } from './context.js';
 import { failed, skipped } from './outcomes.js';
 import { groupBy, mapLimit, settle } from './settle.js';
 
@@ -243,7 +243,8 @@ async function unregisterGroup(
       refused = again.outcomes[0];
       return again.proceed.length === 1;
     };
-    const result = await settle(ctx.gateways.github.deleteRunner(action.runnerId, beforeSend));
+    const backend = runnerBackend(ctx.gateways, action.pool);
+    const result = await settle(backend.deleteRunner(action.runnerId, beforeSend));
     const base = {
       action: 'unregister',
       target: action.runnerName,
@@ -354,7 +355,7 @@ async function confirmUnregistered(actions: TerminateAction[], ctx: ApplyContext
   const outcomes: Outcome[] = [];
   await mapLimit(actions, CONCURRENCY, async (action) => {
     const name = runnerName(ctx.config.environment, action.instanceId);
-    const found = await settle(ctx.gateways.github.findRunner(name));
+    const found = await settle(runnerBackend(ctx.gateways, action.pool).findRunner(name));
     if (!found.ok) {
       outcomes.push(
         failed(

@@ -25,6 +25,8 @@ beforeAll(async () => {
       '--import',
       'tsx',
       'bench/run.ts',
+      // The listen scenario runs in real time: test/listen/bench.test.ts runs it apart.
+      ...['--only', 'burst-jit,burst-token,drain,steady,churn,concurrent'],
       ...['--burst', '3', '--drain', '4', '--steady', '10', '--churn', '20', '--concurrent', '15'],
       ...['--latency', 'github=5,ec2=5,ssm=5', '--out', out],
     ],

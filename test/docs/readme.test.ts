@@ -69,12 +69,13 @@ describe('README.md', () => {
     expect(table('### Outputs').map((r) => code(r[0] as string))).toEqual(Object.keys(action.outputs));
   });
 
-  it('lists the four modes', () => {
+  it('lists the five modes', () => {
     expect(table('## Modes').map((r) => code(r[0] as string))).toEqual([
       'scale-up',
       'scale-down',
       'reconcile',
       'drain',
+      'listen',
     ]);
   });
 

@@ -26,7 +26,7 @@ export function createScaleSetClient(options: ScaleSetClientOptions): ScaleSetCl
   });
   const admin = createAdminTokens({
     auth: options.auth,
-    apiUrl: endpoints.apiUrl,
+    apiUrl: options.apiUrl?.replace(/\/+$/, '') ?? endpoints.apiUrl,
     configUrl: endpoints.configUrl,
     scope: options.scope,
     log,

@@ -9,7 +9,15 @@ import {
 } from './errors.js';
 import { SCALE_SETS_PATH } from './scale-sets.js';
 import type { ActionsService } from './service.js';
-import type { GenerateJitConfigResult, RemoveRunnerResult, ScaleSetClient, ScaleSetRunner } from './types.js';
+import { RequestCancelled } from '../errors.js';
+import type {
+  GenerateJitConfigOptions,
+  GenerateJitConfigResult,
+  RemoveRunnerOptions,
+  RemoveRunnerResult,
+  ScaleSetClient,
+  ScaleSetRunner,
+} from './types.js';
 import { jitConfigSchema, parseAnswer, runnerListSchema, runnerSchema, toRunner } from './wire.js';
 
 /** The agents API of the scale set service: the pool id is literally 0. */
@@ -22,7 +30,7 @@ export function createRunnerOps(service: ActionsService): RunnerOps {
     generateJitConfig: (scaleSetId, name, options) => generateJitConfig(service, scaleSetId, name, options),
     getRunner: (id) => getRunner(service, id),
     findRunner: (name) => findRunner(service, name),
-    removeRunner: (id) => removeRunner(service, id),
+    removeRunner: (id, options) => removeRunner(service, id, options),
   };
 }
 
@@ -45,11 +53,18 @@ async function findRunner(service: ActionsService, name: string): Promise<ScaleS
   return runners[0] ? toRunner(runners[0]) : undefined;
 }
 
-async function removeRunner(service: ActionsService, id: number): Promise<RemoveRunnerResult> {
+async function removeRunner(
+  service: ActionsService,
+  id: number,
+  options: RemoveRunnerOptions = {},
+): Promise<RemoveRunnerResult> {
   try {
-    await service.call('DELETE', `${AGENTS_PATH}/${id}`);
+    await service.call('DELETE', `${AGENTS_PATH}/${id}`, {
+      ...(options.beforeSend ? { beforeSend: options.beforeSend } : {}),
+    });
     return 'deleted';
   } catch (error) {
+    if (error instanceof RequestCancelled) return 'cancelled';
     if (error instanceof JobStillRunningError) return 'busy';
     if (isRunnerGone(error)) return 'not-found';
     throw error;
@@ -77,7 +92,7 @@ async function generateJitConfig(
   service: ActionsService,
   scaleSetId: number,
   name: string,
-  options: { workFolder?: string } = {},
+  options: GenerateJitConfigOptions = {},
 ): Promise<GenerateJitConfigResult> {
   const { log } = service;
   if (name.trim() === '') throw new Error('runner name: got "", expected a name');
@@ -97,8 +112,10 @@ async function generateJitConfig(
       );
       return { status: 'exists', runner: existing };
     }
-    const removal = await removeRunner(service, existing.id);
-    if (removal === 'busy') return { status: 'exists', runner: existing };
+    const removal = await removeRunner(service, existing.id, {
+      ...(options.beforeReplace ? { beforeSend: options.beforeReplace } : {}),
+    });
+    if (removal === 'busy' || removal === 'cancelled') return { status: 'exists', runner: existing };
     log.info(
       `Removed unused runner ${existing.id} (${name}) of scale set ${scaleSetId} to register it again`,
     );

@@ -129,10 +129,15 @@ async function ensureScaleSet(
   const name = request.name.trim();
   if (name === '') throw new Error('scale set name: got "", expected a name');
   const groupName = request.runnerGroup?.trim();
+  const byId =
+    groupName === undefined && request.runnerGroupId !== undefined && request.runnerGroupId !== 1
+      ? { id: request.runnerGroupId, name: '', isDefault: false }
+      : undefined;
   const group =
-    groupName === undefined || groupName.toLowerCase() === 'default'
+    byId ??
+    (groupName === undefined || groupName.toLowerCase() === 'default'
       ? DEFAULT_RUNNER_GROUP
-      : await findRunnerGroup(service, configUrl, groupName);
+      : await findRunnerGroup(service, configUrl, groupName));
   const wanted: ScaleSetBody = {
     name,
     runnerGroupId: group.id,

@@ -11,6 +11,8 @@ export interface ServiceCall {
   body?: unknown;
   /** Shown in the User-Agent's scale_set_id. */
   scaleSetId?: number;
+  /** See HttpRequest.beforeSend. */
+  beforeSend?: () => Promise<boolean>;
 }
 
 export interface ServiceResponse extends HttpResponse {
@@ -63,7 +65,13 @@ export function createActionsService(options: ActionsServiceOptions): ActionsSer
       'user-agent': userAgent(call.scaleSetId),
     };
     try {
-      const response = await transport.send({ method, url, headers, body: call.body });
+      const response = await transport.send({
+        method,
+        url,
+        headers,
+        body: call.body,
+        ...(call.beforeSend ? { beforeSend: call.beforeSend } : {}),
+      });
       return { ...response, method, path: url.pathname };
     } catch (error) {
       if (error instanceof ActionsServiceError && error.kind === 'http' && error.status === 401) {

@@ -5,6 +5,7 @@ import { request as octokitRequest } from '@octokit/request';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry from 'p-retry';
 import type { GitHubLog } from '../client.js';
+import { RequestCancelled } from '../errors.js';
 import { classifyFailure, type ActionsServiceError, type FailureDetails } from './errors.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -18,6 +19,11 @@ export interface HttpRequest {
   /** Statuses retried on top of the transient ones (401/403 while a new registration token propagates). */
   retryStatuses?: readonly number[];
   signal?: AbortSignal;
+  /**
+   * Runs right before each attempt is sent (after any backoff): a removal checks its evidence there. Resolving
+   * false cancels the request with a RequestCancelled error, never retried.
+   */
+  beforeSend?: () => Promise<boolean>;
 }
 
 export interface HttpResponse {
@@ -62,9 +68,13 @@ export function createTransport(options: TransportOptions): Transport {
       try {
         const wait = notBefore - Date.now();
         if (wait > 0) await sleep(wait, undefined, request.signal ? { signal: request.signal } : {});
+        if (request.beforeSend && !(await request.beforeSend())) {
+          throw new RequestCancelled(`${request.method} ${request.url.pathname}: cancelled before sending`);
+        }
         return await sendOnce(request, options);
       } catch (error) {
         if (request.signal?.aborted) throw request.signal.reason;
+        if (error instanceof RequestCancelled) throw error;
         lastFailure = toAttemptFailure(request, error);
         notBefore =
           lastFailure.retryAfterS === undefined ? 0 : Date.now() + lastFailure.retryAfterS * secondMs;

@@ -38,6 +38,8 @@ export interface EnsureScaleSetRequest {
   labels: string[];
   /** Runner group name; absent or "default" means the default group (id 1), without a lookup. */
   runnerGroup?: string;
+  /** Runner group id, when no name is given: used without a lookup. */
+  runnerGroupId?: number;
   /** Sent as RunnerSetting.disableUpdate (default true: the image pins the runner version). */
   disableUpdate?: boolean;
   /** The id the caller saw last: found by id even when it moved to another group. */
@@ -133,8 +135,25 @@ export type GenerateJitConfigResult =
   /** The name is taken by a runner that may be in use (or belongs to another scale set): pick another name. */
   | { status: 'exists'; runner: ScaleSetRunner | undefined };
 
-/** deleted: gone now; busy: a job is running on it (JobStillRunning), try later; not-found: it was already gone. */
-export type RemoveRunnerResult = 'deleted' | 'busy' | 'not-found';
+/**
+ * deleted: gone now; busy: a job is running on it (JobStillRunning), try later; not-found: it was already gone;
+ * cancelled: the caller's `beforeSend` check said no, so the DELETE was never sent.
+ */
+export type RemoveRunnerResult = 'deleted' | 'busy' | 'not-found' | 'cancelled';
+
+export interface RemoveRunnerOptions {
+  /** Runs right before each attempt of the DELETE is sent; resolving false cancels it. */
+  beforeSend?: () => Promise<boolean>;
+}
+
+export interface GenerateJitConfigOptions {
+  workFolder?: string;
+  /**
+   * Runs right before the DELETE of an unused runner that holds the name (AgentExists); resolving false keeps
+   * that runner and answers `exists`.
+   */
+  beforeReplace?: () => Promise<boolean>;
+}
 
 export interface GetMessageOptions {
   /** Aborts a long poll (e.g. on SIGTERM); the call then rejects with the signal's reason. */
@@ -169,11 +188,11 @@ export interface ScaleSetClient {
   generateJitConfig(
     scaleSetId: number,
     name: string,
-    options?: { workFolder?: string },
+    options?: GenerateJitConfigOptions,
   ): Promise<GenerateJitConfigResult>;
   getRunner(id: number): Promise<ScaleSetRunner | undefined>;
   findRunner(name: string): Promise<ScaleSetRunner | undefined>;
-  removeRunner(id: number): Promise<RemoveRunnerResult>;
+  removeRunner(id: number, options?: RemoveRunnerOptions): Promise<RemoveRunnerResult>;
 }
 
 export interface ScaleSetClientOptions {
@@ -183,6 +202,11 @@ export interface ScaleSetClientOptions {
   /** The pools file's github scope (organization or repository). */
   scope: GitHubScope;
   log: GitHubLog;
+  /**
+   * The REST API root when it is known (GITHUB_API_URL inside Actions); derived from `serverUrl` otherwise.
+   * The config URL always comes from `serverUrl`.
+   */
+  apiUrl?: string;
   /** Treat the host as GitHub Enterprise Server even when it looks hosted (GITHUB_ACTIONS_FORCE_GHES). */
   forceGhes?: boolean;
   /** Version shown in the User-Agent. */

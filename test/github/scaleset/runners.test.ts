@@ -104,6 +104,18 @@ describe('generateJitConfig', () => {
     });
   });
 
+  it("keeps the runner holding the name when beforeReplace says no, and answers 'exists'", async () => {
+    const { client, admin } = setup();
+    service(admin).post(JIT).query(API_VERSION).reply(409, agentExists);
+    service(admin)
+      .get(AGENTS)
+      .query({ ...API_VERSION, agentName: 'rs-abc' })
+      .reply(200, { count: 1, value: [agent()] });
+    await expect(
+      client.generateJitConfig(7, 'rs-abc', { beforeReplace: async () => false }),
+    ).resolves.toMatchObject({ status: 'exists', runner: { id: 41 } });
+  });
+
   it('rejects an empty name', async () => {
     const { client } = setup();
     nock.cleanAll(); // no call is made
@@ -148,6 +160,21 @@ describe('runners', () => {
     const { client, admin } = setup();
     service(admin).delete(`${AGENTS}/41`).query(API_VERSION).reply(status, body);
     await expect(client.removeRunner(41)).resolves.toBe(expected);
+  });
+
+  it('runs beforeSend right before each attempt: a retry is checked again, and false sends nothing', async () => {
+    const { client, admin } = setup();
+    service(admin).delete(`${AGENTS}/41`).query(API_VERSION).reply(503, 'busy broker');
+    service(admin).delete(`${AGENTS}/41`).query(API_VERSION).reply(204);
+    const checks: number[] = [];
+    const beforeSend = async () => {
+      checks.push(checks.length);
+      return true;
+    };
+    await expect(client.removeRunner(41, { beforeSend })).resolves.toBe('deleted');
+    expect(checks).toHaveLength(2);
+    // The evidence says no: the DELETE is never sent (nock has no interceptor for it).
+    await expect(client.removeRunner(41, { beforeSend: async () => false })).resolves.toBe('cancelled');
   });
 
   it('throws other removal failures (the runner is kept)', async () => {

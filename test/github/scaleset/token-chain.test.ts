@@ -88,6 +88,15 @@ describe('personal access token', () => {
     const { client } = newClient({ serverUrl: 'http://127.0.0.1:4010' });
     await client.getScaleSet(7);
   });
+
+  it('takes the API root from apiUrl when given (GITHUB_API_URL), the config URL from the server', async () => {
+    const admin = hourToken();
+    mockTokenChain(admin, { api: 'http://127.0.0.1:4011', configUrl: 'https://github.com/acme' });
+    service(admin).get(GET_SET).query(API_VERSION).reply(200, SCALE_SET);
+    const { client } = newClient({ serverUrl: 'https://github.com', apiUrl: 'http://127.0.0.1:4011/' });
+    expect(client.configUrl).toBe('https://github.com/acme');
+    await client.getScaleSet(7);
+  });
 });
 
 describe('admin token lifetime', () => {
