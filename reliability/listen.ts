@@ -50,6 +50,23 @@ function judge(): Judge {
   return j;
 }
 
+type Outcome = Pick<ListenScenarioResult, 'faults' | 'facts'>;
+
+/** Runs a scenario on a fresh stage (listener periods shortened) with a fresh judge; the stage stops whatever happens. */
+async function onStage(
+  max: number | undefined,
+  body: (s: ListenStage, j: Judge) => Promise<Outcome>,
+): Promise<Omit<ListenScenarioResult, 'name' | 'promise' | 'ms'>> {
+  const s = await listenStage({ ...(max === undefined ? {} : { max }), timings: FAST_TIMINGS });
+  const j = judge();
+  try {
+    const outcome = await body(s, j);
+    return { violations: j.violations, checked: j.checked, ...outcome };
+  } finally {
+    await s.stop();
+  }
+}
+
 /** Never more than max (at any launch, and now), no job killed. */
 function safety(s: ListenStage, j: Judge): void {
   const found = checkInvariants(s.emulator, {
@@ -131,9 +148,7 @@ function killedMidMessage(point: KillPoint): ListenScenario {
     name: `a listener SIGKILLed ${point}, restarted at once`,
     promise: 'no double launch after a restart',
     async run() {
-      const s = await listenStage({ max: 4, timings: FAST_TIMINGS });
-      const j = judge();
-      try {
+      return onStage(4, async (s, j) => {
         const first = s.listen();
         await started(s, j);
         let killed = false;
@@ -164,8 +179,6 @@ function killedMidMessage(point: KillPoint): ListenScenario {
         safety(s, j);
         await stopGreen(s, second, j);
         return {
-          violations: j.violations,
-          checked: j.checked,
           faults: 1,
           facts: {
             'instances for 3 jobs': launched(s),
@@ -173,9 +186,7 @@ function killedMidMessage(point: KillPoint): ListenScenario {
             'jobs served': String(served),
           },
         };
-      } finally {
-        await s.stop();
-      }
+      });
     },
   };
 }
@@ -186,9 +197,7 @@ const twoListeners: ListenScenario = {
   name: 'two listeners started at once; the one listening stops, the other takes over',
   promise: 'one waits, no double launch; handover within seconds',
   async run() {
-    const s = await listenStage({ max: 6, timings: FAST_TIMINGS });
-    const j = judge();
-    try {
+    return onStage(6, async (s, j) => {
       const a = s.listen({ runId: 9101 });
       const b = s.listen({ runId: 9102 });
       await started(s, j);
@@ -210,8 +219,6 @@ const twoListeners: ListenScenario = {
       safety(s, j);
       await stopGreen(s, other, j);
       return {
-        violations: j.violations,
-        checked: j.checked,
         faults: 1,
         facts: {
           'handover gap (ms)': gap,
@@ -219,9 +226,7 @@ const twoListeners: ListenScenario = {
           'launch after handover (ms)': delay,
         },
       };
-    } finally {
-      await s.stop();
-    }
+    });
   },
 };
 
@@ -231,9 +236,7 @@ const evicted: ListenScenario = {
   name: 'the service evicts the session (PATCH 404), then answers a session without a queue URL',
   promise: 'a new session, the listener keeps serving',
   async run() {
-    const s = await listenStage({ timings: FAST_TIMINGS });
-    const j = judge();
-    try {
+    return onStage(undefined, async (s, j) => {
       const listener = s.listen();
       await started(s, j);
       const old = s.emulator.scaleSets.sessions()[0]?.id;
@@ -252,8 +255,6 @@ const evicted: ListenScenario = {
       const summary = await stopGreen(s, listener, j);
       j.check(/invalid-session 1/.test(summary), 'the session without a queue URL was replaced', summary);
       return {
-        violations: j.violations,
-        checked: j.checked,
         faults: 2,
         facts: {
           'new session after (ms)': recovery,
@@ -261,9 +262,7 @@ const evicted: ListenScenario = {
           survived: /Errors survived: ([^.]*)\./.exec(summary)?.[1] ?? '?',
         },
       };
-    } finally {
-      await s.stop();
-    }
+    });
   },
 };
 
@@ -271,9 +270,7 @@ const tokensExpire: ListenScenario = {
   name: 'the queue token and the admin token expire',
   promise: 'tokens renewed (session PATCHed, token chain run again), nothing lost',
   async run() {
-    const s = await listenStage({ timings: FAST_TIMINGS });
-    const j = judge();
-    try {
+    return onStage(undefined, async (s, j) => {
       const listener = s.listen();
       await started(s, j);
       const session = s.emulator.scaleSets.sessions()[0]?.id;
@@ -296,14 +293,10 @@ const tokensExpire: ListenScenario = {
       safety(s, j);
       await stopGreen(s, listener, j);
       return {
-        violations: j.violations,
-        checked: j.checked,
         faults: expired,
         facts: { 'launch after (ms)': delay },
       };
-    } finally {
-      await s.stop();
-    }
+    });
   },
 };
 
@@ -313,9 +306,7 @@ const stuckStatistics: ListenScenario = {
   name: 'statistics stuck at 30 assigned jobs for 30 minutes (max 4)',
   promise: 'never above max; the extra runners go by the idle rules; the summary and the watchdog say so',
   async run() {
-    const s = await listenStage({ max: 4, timings: FAST_TIMINGS });
-    const j = judge();
-    try {
+    return onStage(4, async (s, j) => {
       const listener = s.listen();
       await started(s, j);
       s.emulator.scaleSets.staleStatistics(s.scaleSetId() as number, { extraAssigned: 30 });
@@ -341,14 +332,10 @@ const stuckStatistics: ListenScenario = {
       const summary = await stopGreen(s, listener, j);
       j.check(summary.includes('statistics stuck at'), 'the summary says so', summary.slice(-400));
       return {
-        violations: j.violations,
-        checked: j.checked,
         faults: 1,
         facts: { 'instances launched': launched(s), 'launch calls': calls, 'live after 30 min': s.live() },
       };
-    } finally {
-      await s.stop();
-    }
+    });
   },
 };
 
@@ -358,9 +345,7 @@ const scaleSetDeleted: ListenScenario = {
   name: 'GitHub deletes the scale set behind the listener',
   promise: 'the scale set is created again and serves',
   async run() {
-    const s = await listenStage({ timings: FAST_TIMINGS });
-    const j = judge();
-    try {
+    return onStage(undefined, async (s, j) => {
       const listener = s.listen();
       await started(s, j);
       const old = s.scaleSetId() as number;
@@ -374,14 +359,10 @@ const scaleSetDeleted: ListenScenario = {
       safety(s, j);
       await stopGreen(s, listener, j);
       return {
-        violations: j.violations,
-        checked: j.checked,
         faults: 1,
         facts: { 'launch after (ms)': delay },
       };
-    } finally {
-      await s.stop();
-    }
+    });
   },
 };
 
@@ -393,9 +374,7 @@ const brokerStorm: ListenScenario = {
   name: `a broker 5xx storm: ${STORM_MS / 1000} s of 503 (Retry-After 1) on the queue and 502 on every other call`,
   promise: 'never exit on a transient error; serve once it passes',
   async run() {
-    const s = await listenStage({ timings: FAST_TIMINGS });
-    const j = judge();
-    try {
+    return onStage(undefined, async (s, j) => {
       const listener = s.listen();
       await started(s, j);
       const queue = s.emulator.scaleSets.brokerErrors({
@@ -422,8 +401,6 @@ const brokerStorm: ListenScenario = {
       safety(s, j);
       const summary = await stopGreen(s, listener, j);
       return {
-        violations: j.violations,
-        checked: j.checked,
         faults,
         facts: {
           '5xx answers': faults,
@@ -431,9 +408,7 @@ const brokerStorm: ListenScenario = {
           survived: /Errors survived: ([^.]*)\./.exec(summary)?.[1] ?? '?',
         },
       };
-    } finally {
-      await s.stop();
-    }
+    });
   },
 };
 
@@ -443,9 +418,7 @@ const everyTrigger: ListenScenario = {
   name: 'listener, scheduler and a pre-job at once on 4 queued jobs (max 8)',
   promise: 'max holds, nothing counted twice',
   async run() {
-    const s = await listenStage({ max: 8, timings: FAST_TIMINGS });
-    const j = judge();
-    try {
+    return onStage(8, async (s, j) => {
       const listener = s.listen();
       await started(s, j);
       // Jobs in the repository the scheduler polls; the pre-job asks for 2 runners of its own.
@@ -471,14 +444,10 @@ const everyTrigger: ListenScenario = {
       safety(s, j);
       await stopGreen(s, listener, j);
       return {
-        violations: j.violations,
-        checked: j.checked,
         faults: 3,
         facts: { 'instances for 4 jobs + a pre-job of 2': total, 'peak live (max 8)': s.peak() },
       };
-    } finally {
-      await s.stop();
-    }
+    });
   },
 };
 

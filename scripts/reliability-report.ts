@@ -48,6 +48,13 @@ const cell = (text: string | number) => String(text).replace(/\|/g, '\\|').repla
 const row = (cells: (string | number)[]) => `| ${cells.map(cell).join(' | ')} |`;
 const sum = <T>(items: T[], f: (item: T) => number) => items.reduce((n, item) => n + f(item), 0);
 
+/** A scenario's facts as one table cell. */
+function factsText(facts: Record<string, string | number | boolean>): string {
+  return Object.entries(facts)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('; ');
+}
+
 function violationsText(violations: { invariant: string; detail: string }[]): string {
   if (violations.length === 0) return '0';
   return `${violations.length}: ${violations
@@ -91,9 +98,7 @@ function renderAdversarial(f: Figures): string[] {
   ];
   for (const r of f.adversarial) {
     const earlier = f.before?.results.find((b) => b.name === r.name);
-    const facts = Object.entries(r.facts)
-      .map(([k, v]) => `${k}: ${v}`)
-      .join('; ');
+    const facts = factsText(r.facts);
     lines.push(
       row([
         r.name,
@@ -153,9 +158,7 @@ function renderListen(listen: ListenScenarioResult[]): string[] {
     row(['---', '---', '---', '---:', '---:', '---', '---:']),
   ];
   for (const r of listen) {
-    const facts = Object.entries(r.facts)
-      .map(([k, v]) => `${k}: ${v}`)
-      .join('; ');
+    const facts = factsText(r.facts);
     lines.push(
       row([
         r.name,
@@ -276,9 +279,7 @@ function render(f: Figures): string {
     row(['---', '---', '---:', '---']),
   );
   for (const r of [...races, control]) {
-    const facts = Object.entries(r.facts)
-      .map(([k, v]) => `${k}: ${v}`)
-      .join('; ');
+    const facts = factsText(r.facts);
     lines.push(row([r.name, facts, r.checked, violationsText(r.violations)]));
   }
   lines.push(...renderAdversarial(f), ...renderSoak(f.soak), ...renderListen(f.listen));

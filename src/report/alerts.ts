@@ -17,14 +17,8 @@ export interface Notice {
   trouble: Trouble;
 }
 
-interface Block {
-  level: 'caution' | 'warning';
-  what: string;
-  why?: string;
-  heldBack?: string;
-  fix: string;
-  trouble: Trouble;
-}
+/** An alert block: the plan's and outcomes' own troubles take the shape of a notice. */
+type Block = Notice;
 
 const ACTION_WORDS: Record<string, string> = {
   launch: 'launch',
